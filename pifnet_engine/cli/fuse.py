@@ -1,0 +1,35 @@
+"""``pifnet-engine fuse HSI MSI -o OUT``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..pipeline import FuseRequest, run_fusion
+from ..progress import make_reporter
+from .options import layout_options, pair_arguments
+
+
+@click.command()
+@pair_arguments
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output GeoTIFF (on the MSI grid over the overlap).")
+@layout_options
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Windows per fuser call.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--dtype", type=click.Choice(["float32", "keep"]), default="float32", show_default=True,
+              help="float32 physical values, or keep the HSI's data type with its scale/offset.")
+@click.option("--cog", is_flag=True, help="Write a Cloud Optimized GeoTIFF.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--progress", type=click.Choice(["bar", "json", "none"]), default=None,
+              help="Progress on stderr [bar on a terminal, else none].")
+def fuse(hsi: Path, msi: Path, output: Path, method: str, weights: Path | None, tile_size: int,
+         overlap: int | None, allow_resample: bool, batch_size: int | None, device: str, dtype: str,
+         cog: bool, overwrite: bool, progress: str | None) -> None:
+    """Fuse HSI and MSI into a high-resolution hyperspectral GeoTIFF OUT."""
+    reporter = make_reporter(progress)
+    request = FuseRequest(hsi=hsi, msi=msi, output=output, method=method, weights=weights,
+                          tile_px=tile_size, overlap_px=overlap, batch_size=batch_size, device=device,
+                          dtype=dtype, cog=cog, overwrite=overwrite, allow_resample=allow_resample)
+    run_fusion(request, reporter)

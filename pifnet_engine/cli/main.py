@@ -1,0 +1,87 @@
+"""The ``pifnet-engine`` command group, and how errors and signals become exit codes.
+
+A :class:`~pifnet_engine.errors.PifnetError` or a click usage error becomes one ``Error:`` line
+(or one JSON ``error`` event with ``--progress json``) and its exit code; Ctrl-C exits 130 and
+SIGTERM 143, after the ``finally`` blocks removed every temporary file. Anything else is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from types import FrameType
+
+import click
+
+from .. import __version__
+from ..errors import PifnetError
+from ..progress import Reporter, make_reporter
+
+
+class Terminated(BaseException):
+    """Raised from the SIGTERM handler so that cleanup runs as for Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pifnet-engine")
+def cli() -> None:
+    """Fuse a low-resolution hyperspectral raster (HSI) with a high-resolution multispectral
+    raster (MSI) of the same place into a georeferenced high-resolution HSI on the MSI's grid."""
+
+
+def _register() -> None:
+    from .fuse import fuse
+    from .info import info
+
+    cli.add_command(fuse)
+    cli.add_command(info)
+    try:
+        from .weights import weights
+    except ImportError:  # the weights command arrives with the model package
+        return
+    cli.add_command(weights)
+
+
+_register()
+
+
+def _reporter_from_argv(argv: list[str]) -> Reporter:
+    """The reporter an error should go to, judged from ``--progress`` in ``argv``."""
+    kind = None
+    for i, arg in enumerate(argv):
+        if arg == "--progress" and i + 1 < len(argv):
+            kind = argv[i + 1]
+        elif arg.startswith("--progress="):
+            kind = arg.split("=", 1)[1]
+    return make_reporter("json" if kind == "json" else "none")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        cli.main(args=args, prog_name="pifnet-engine", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        _reporter_from_argv(args).error(exc.format_message(), exc.exit_code)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        _reporter_from_argv(args).error("interrupted; nothing was written", 130)
+        sys.exit(130)
+    except PifnetError as exc:
+        _reporter_from_argv(args).error(str(exc), exc.exit_code)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        _reporter_from_argv(args).error("interrupted (Ctrl-C); nothing was written", 130)
+        sys.exit(130)
+    except Terminated:
+        _reporter_from_argv(args).error("terminated (SIGTERM); nothing was written", 143)
+        sys.exit(143)
+    sys.exit(0)

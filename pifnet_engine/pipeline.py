@@ -1,0 +1,279 @@
+"""The fusion job: reader -> fuser -> writer, window by window.
+
+:func:`open_job` opens both rasters, plans the grid, builds the method and the tile layout
+(everything ``pifnet-engine info`` shows); :func:`run_fusion` runs it: an optional streaming
+statistics pass over core windows, then batches of halo windows through the method, blended
+block by block into an atomic :class:`~pifnet_engine.writer.OutputTarget`. Memory is bounded by
+the window and batch size, never by the scene.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import torch
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
+
+from . import __version__
+from .blend import BlendAccumulator
+from .errors import DeviceError, UsageError
+from .grid import GridPlan, plan_grid
+from .methods import FusionMethod, PairSpec, StatsBatch, create_method
+from .pairing import PairReader, block_all, block_mean
+from .progress import Reporter
+from .raster.source import FILL_RADIUS_PX, RasterSource, open_raster
+from .tiling import Tile, TileLayout
+from .writer import OutputSpec, OutputTarget, check_output_path
+
+#: GDAL block cache for the job (bytes): a fixed size keeps memory independent of the scene.
+GDAL_CACHE_BYTES = 256 * 1024 * 1024
+
+
+@dataclass
+class FuseRequest:
+    """Everything ``pifnet-engine fuse`` was asked (sizes in MSI pixels)."""
+
+    hsi: Path
+    msi: Path
+    output: Path | None = None
+    method: str = "gsa"
+    weights: Path | None = None
+    tile_px: int = 256
+    overlap_px: int | None = None
+    batch_size: int | None = None
+    device: str = "auto"
+    dtype: str = "float32"
+    cog: bool = False
+    overwrite: bool = False
+    allow_resample: bool = False
+    method_options: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Job:
+    """An opened, planned job."""
+
+    request: FuseRequest
+    plan: GridPlan
+    hsi: RasterSource
+    msi: RasterSource
+    method: FusionMethod
+    pair: PairSpec
+    layout: TileLayout
+    device: torch.device
+    batch_size: int
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is a usage error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DeviceError("--device cuda was asked for but no CUDA GPU is available to PyTorch; "
+                          "use --device cpu (or auto)")
+    if name not in ("cpu", "cuda"):
+        raise DeviceError(f"unknown device '{name}'; choose auto, cpu or cuda")
+    return torch.device(name)
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return int(math.ceil(value / multiple) * multiple)
+
+
+@contextlib.contextmanager
+def open_job(request: FuseRequest) -> Iterator[Job]:
+    """Open and plan ``request``; the rasters stay open inside the ``with`` block."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES))
+        hsi_ds = stack.enter_context(open_raster(str(request.hsi), "HSI"))
+        msi_ds = stack.enter_context(open_raster(str(request.msi), "MSI"))
+        plan = plan_grid(hsi_ds, msi_ds, allow_resample=request.allow_resample)
+        if plan.warp_reason is not None:
+            src_nodata = hsi_ds.nodata
+            vrt = stack.enter_context(WarpedVRT(
+                hsi_ds, crs=plan.crs, transform=plan.coarse_transform, height=plan.coarse_shape[0],
+                width=plan.coarse_shape[1], resampling=Resampling.bilinear, dtype="float32",
+                src_nodata=src_nodata, nodata=float("nan")))
+            hsi = RasterSource(vrt, original=hsi_ds, role="HSI")
+        else:
+            hsi = RasterSource(hsi_ds, role="HSI")
+        msi = RasterSource(msi_ds, role="MSI")
+        device = resolve_device(request.device)
+        method = create_method(request.method, device, request.weights, **request.method_options)
+        pair = PairSpec(
+            hsi_bands=hsi.count, msi_bands=msi.count, ratio=plan.ratio,
+            hsi_wavelengths_nm=hsi.band_info.wavelengths_nm, hsi_fwhm_nm=hsi.band_info.fwhm_nm,
+            msi_wavelengths_nm=msi.band_info.wavelengths_nm,
+            msi_band_names=tuple(d or f"band {i + 1}" for i, d in enumerate(msi.band_info.descriptions)),
+            good_bands=hsi.band_info.good, hsi_name=Path(request.hsi).name, msi_name=Path(request.msi).name)
+        method.check_pair(pair)
+        layout = make_layout(plan, method, request.tile_px, request.overlap_px)
+        batch = request.batch_size if request.batch_size is not None else method.default_batch_size()
+        if batch < 1:
+            raise UsageError(f"--batch-size must be at least 1, got {batch}")
+        yield Job(request, plan, hsi, msi, method, pair, layout, device, batch)
+
+
+def make_layout(plan: GridPlan, method: FusionMethod, tile_px: int, overlap_px: int | None) -> TileLayout:
+    """Round sizes to what the ratio and the method need and build the :class:`TileLayout`."""
+    r = plan.ratio
+    if tile_px < 1:
+        raise UsageError(f"--tile-size must be positive, got {tile_px}")
+    halo = r * (method.halo_lr_px(r) + FILL_RADIUS_PX)
+    overlap = r * method.default_overlap_lr_px(r) if overlap_px is None else overlap_px
+    if overlap < 0:
+        raise UsageError(f"--overlap must be 0 or more, got {overlap}")
+    overlap = _round_up(overlap, r)
+    tile = _round_up(max(tile_px, 2 * overlap, r), r)
+    # Never use tiles much larger than the output itself.
+    out_h, out_w = plan.out_shape
+    tile = min(tile, _round_up(max(out_h, out_w) + r, r))
+    tile = max(tile, 2 * overlap)
+    # Whole windows (tile + 2 * (overlap + halo)) must be a multiple of r * k coarse pixels.
+    k = method.window_multiple_lr(r)
+    if k % 2 == 0 and (tile // r) % 2:
+        tile += r
+    while ((tile + 2 * (overlap + halo)) // r) % k:
+        halo += r
+    return TileLayout(plan, tile, overlap, halo)
+
+
+def _stats_pass(job: Job, reporter: Reporter, f0: float, f1: float, total: int) -> None:
+    """Feed every core window (no halo) to ``method.accumulate``."""
+    layout, r = job.layout, job.plan.ratio
+    reader = PairReader(job.plan, job.hsi, job.msi)
+    tiles = layout.tiles()
+    reach = layout.overlap_px + layout.halo_px
+    for n, tile in enumerate(tiles, start=1):
+        core = Window(tile.read.col_off + reach, tile.read.row_off + reach, layout.tile_px, layout.tile_px)
+        hsi_core = Window(tile.hsi_read.col_off + reach // r, tile.hsi_read.row_off + reach // r,
+                          layout.tile_px // r, layout.tile_px // r)
+        pw = reader.read(core, hsi_core)
+        valid = pw.hsi_valid & block_all(pw.msi_valid, r)
+        job.method.accumulate(StatsBatch(
+            hsi=pw.hsi.astype(np.float64), msi_low=block_mean(pw.msi.astype(np.float64), r),
+            valid=valid, msi=pw.msi.astype(np.float64), msi_valid=pw.msi_valid))
+        reporter.progress("stats", f0 + (f1 - f0) * n / total, n, total, f"statistics {n}/{total}")
+    job.method.finish_statistics()
+
+
+def _batches(tiles: list[Tile], size: int) -> Iterator[list[Tile]]:
+    for i in range(0, len(tiles), size):
+        yield tiles[i:i + size]
+
+
+def output_spec(job: Job) -> OutputSpec:
+    """The output raster's georeferencing, data type, nodata and provenance tags."""
+    req, plan, hsi = job.request, job.plan, job.hsi
+    src_nodata = hsi.original.nodata
+    if req.dtype == "float32":
+        dtype = "float32"
+        nodata = float(src_nodata) if src_nodata is not None else float("nan")
+        scales = (1.0,) * hsi.count
+        offsets = (0.0,) * hsi.count
+    elif req.dtype == "keep":
+        dtype = hsi.dtype.name
+        if src_nodata is not None:
+            nodata = float(src_nodata)
+        elif hsi.dtype.kind == "f":
+            nodata = float("nan")
+        elif hsi.dtype.kind == "i":
+            nodata = float(np.iinfo(hsi.dtype).min)
+        else:
+            nodata = float(np.iinfo(hsi.dtype).max)
+        scales = tuple(float(v) for v in hsi.scales)
+        offsets = tuple(float(v) for v in hsi.offsets)
+    else:
+        raise UsageError(f"unknown --dtype '{req.dtype}'; choose float32 or keep")
+    tags = {
+        "PIFNET_ENGINE_VERSION": __version__,
+        "PIFNET_RATIO": str(plan.ratio),
+        "PIFNET_HSI": Path(req.hsi).name,
+        "PIFNET_MSI": Path(req.msi).name,
+        "PIFNET_TILE_PX": str(job.layout.tile_px),
+        "PIFNET_OVERLAP_PX": str(job.layout.overlap_px),
+        "PIFNET_HSI_WARPED": plan.warp_reason or "no",
+        **job.method.provenance(),
+    }
+    h, w = plan.out_shape
+    return OutputSpec(crs=plan.crs, transform=plan.out_transform, height=h, width=w,
+                      count=hsi.count, dtype=dtype, nodata=nodata, band_info=hsi.band_info,
+                      scales=scales, offsets=offsets, tags=tags, cog=req.cog)
+
+
+def run_fusion(request: FuseRequest, reporter: Reporter) -> Path:
+    """Fuse ``request.hsi`` and ``request.msi`` into ``request.output``; returns the output path."""
+    if request.output is None:
+        raise UsageError("no output path given; pass -o OUT.tif")
+    out = Path(request.output)
+    check_output_path(out, [Path(request.hsi), Path(request.msi)], request.overwrite)
+    t0 = time.monotonic()
+    with open_job(request) as job:
+        for message in job.plan.warnings:
+            reporter.warning(message)
+        layout = job.layout
+        tiles = layout.tiles()
+        total = len(tiles)
+        reporter.start(engine_version=__version__, method=job.method.name, output=str(out.resolve()),
+                       windows_total=total)
+        f_stats = 0.25 if job.method.needs_statistics else 0.0
+        if job.method.needs_statistics:
+            _stats_pass(job, reporter, 0.0, f_stats, total)
+        spec = output_spec(job)
+        reader = PairReader(job.plan, job.hsi, job.msi)
+        ow = job.plan.out_window
+        with OutputTarget(out, spec, request.overwrite) as target:
+            acc = BlendAccumulator(target.work_dir)
+            try:
+                done = 0
+                for batch in _batches(tiles, job.batch_size):
+                    pairs = [reader.read(t.read, t.hsi_read) for t in batch]
+                    fused = _fuse_batch(job, pairs)
+                    for tile, pw, z in zip(batch, pairs, fused):
+                        _contribute(layout, tile, pw, z, acc, target, ow)
+                    done += len(batch)
+                    reporter.progress("fuse", f_stats + (0.95 - f_stats) * done / total, done, total,
+                                      f"fusing window {done}/{total}")
+            finally:
+                acc.close()
+            reporter.progress("finalize", 0.95, total, total, "compressing and writing the output")
+            path = target.commit()
+        reporter.progress("finalize", 1.0, total, total, "done")
+    reporter.done(str(path), time.monotonic() - t0)
+    return path
+
+
+def _fuse_batch(job: Job, pairs: list) -> np.ndarray:
+    """Run the method on a batch: returns (B, C, H, W) float32 numpy."""
+    hsi = torch.from_numpy(np.stack([p.hsi for p in pairs])).to(job.device)
+    msi = torch.from_numpy(np.stack([p.msi for p in pairs])).to(job.device)
+    with torch.inference_mode():
+        z = job.method.fuse(hsi, msi)
+    return z.float().cpu().numpy()
+
+
+def _contribute(layout: TileLayout, tile: Tile, pw, z: np.ndarray, acc: BlendAccumulator,
+                target: OutputTarget, out_window: Window) -> None:
+    """Weight the tile's output over its contribution area and hand complete blocks to the writer."""
+    c = tile.contrib
+    r0, c0 = int(c.row_off - tile.read.row_off), int(c.col_off - tile.read.col_off)
+    h, w = int(c.height), int(c.width)
+    values = z[:, r0:r0 + h, c0:c0 + w] * layout.weights(tile)[None]
+    valid = pw.valid[r0:r0 + h, c0:c0 + w]
+    for key, bw, expected in layout.blocks_of(tile):
+        br, bc = int(bw.row_off - c.row_off), int(bw.col_off - c.col_off)
+        bh, bwid = int(bw.height), int(bw.width)
+        for win, vals, ok in acc.add(key, bw, expected, values[:, br:br + bh, bc:bc + bwid],
+                                     valid[br:br + bh, bc:bc + bwid]):
+            target.write(Window(win.col_off - out_window.col_off, win.row_off - out_window.row_off,
+                                win.width, win.height), vals, ok)

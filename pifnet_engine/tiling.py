@@ -1,0 +1,163 @@
+"""Paired windows over the output region, and their blending weights.
+
+Tiles of ``tile`` x ``tile`` MSI pixels start on coarse-pixel corners and step by ``tile``. Each
+tile *contributes* to its core extended by ``overlap`` pixels towards each neighbour, and is
+*read* with a further ``halo`` so that every contributed pixel sees its neighbourhood. Across a
+seam the two tiles' weights are ``cos^2`` and ``sin^2`` ramps over ``2 * overlap`` pixels, which
+sum to one, so the blended output is a partition-of-unity mix and has no seams.
+
+All quantities are in MSI pixels (``*_px``) of the MSI raster, multiples of the ratio.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from rasterio.windows import Window
+
+from .grid import GridPlan
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One paired window.
+
+    ``index``: (row, col) in the tile grid; ``read``: the MSI window read (halo included, may reach
+    outside the raster); ``hsi_read``: the matching coarse-grid window; ``contrib``: the part of the
+    output region (MSI pixel indices) this tile contributes to.
+    """
+
+    index: tuple[int, int]
+    read: Window
+    hsi_read: Window
+    contrib: Window
+
+
+def _axis_starts(out0: int, out1: int, origin: int, ratio: int, tile: int) -> list[int]:
+    first = origin + ratio * math.floor((out0 - origin) / ratio)
+    return list(range(first, out1, tile))
+
+
+def ramp_weights(length: int, lead: int, trail: int, start: int, lo: int, hi: int,
+                 overlap: int) -> np.ndarray:
+    """1-D weights over output pixels [lo, hi) for a tile starting at ``start`` of side ``length``.
+
+    ``lead``/``trail`` say whether there is a neighbour before/after; ramps run over
+    [start - overlap, start + overlap) and [start + length - overlap, start + length + overlap).
+    """
+    x = np.arange(lo, hi, dtype=np.float64) + 0.5
+    w = np.ones(hi - lo, np.float64)
+    if overlap > 0:
+        if lead:
+            u = np.clip((x - (start - overlap)) / (2 * overlap), 0.0, 1.0)
+            w *= np.sin(0.5 * np.pi * u) ** 2
+        if trail:
+            u = np.clip((x - (start + length - overlap)) / (2 * overlap), 0.0, 1.0)
+            w *= np.cos(0.5 * np.pi * u) ** 2
+    return w
+
+
+@dataclass(frozen=True)
+class TileLayout:
+    """All tiles of a plan, with the seam blocks used to blend them."""
+
+    plan: GridPlan
+    tile_px: int
+    overlap_px: int
+    halo_px: int
+
+    @cached_property
+    def row_starts(self) -> list[int]:
+        w = self.plan.out_window
+        return _axis_starts(int(w.row_off), int(w.row_off + w.height), self.plan.coarse_origin_px[0],
+                            self.plan.ratio, self.tile_px)
+
+    @cached_property
+    def col_starts(self) -> list[int]:
+        w = self.plan.out_window
+        return _axis_starts(int(w.col_off), int(w.col_off + w.width), self.plan.coarse_origin_px[1],
+                            self.plan.ratio, self.tile_px)
+
+    @property
+    def window_px(self) -> int:
+        """Side of every read window (MSI pixels): all windows have the same size."""
+        return self.tile_px + 2 * (self.overlap_px + self.halo_px)
+
+    @property
+    def n_tiles(self) -> int:
+        return len(self.row_starts) * len(self.col_starts)
+
+    def _extent(self, starts: list[int], i: int, out0: int, out1: int) -> tuple[int, int]:
+        lo = starts[i] - (self.overlap_px if i > 0 else 0)
+        hi = starts[i] + self.tile_px + (self.overlap_px if i + 1 < len(starts) else 0)
+        return max(lo, out0), min(hi, out1)
+
+    def tiles(self) -> list[Tile]:
+        """Tiles in row-major order."""
+        plan, r = self.plan, self.plan.ratio
+        ow = plan.out_window
+        orow, ocol = plan.coarse_origin_px
+        reach = self.overlap_px + self.halo_px
+        out = []
+        for i, rs in enumerate(self.row_starts):
+            ry0, ry1 = self._extent(self.row_starts, i, int(ow.row_off), int(ow.row_off + ow.height))
+            for j, cs in enumerate(self.col_starts):
+                cx0, cx1 = self._extent(self.col_starts, j, int(ow.col_off), int(ow.col_off + ow.width))
+                read = Window(cs - reach, rs - reach, self.window_px, self.window_px)
+                hsi_read = Window((cs - reach - ocol) // r, (rs - reach - orow) // r,
+                                  self.window_px // r, self.window_px // r)
+                out.append(Tile((i, j), read, hsi_read, Window(cx0, ry0, cx1 - cx0, ry1 - ry0)))
+        return out
+
+    def weights(self, tile: Tile) -> np.ndarray:
+        """(h, w) float32 blending weights over ``tile.contrib``."""
+        i, j = tile.index
+        c = tile.contrib
+        wy = ramp_weights(self.tile_px, i > 0, i + 1 < len(self.row_starts), self.row_starts[i],
+                          int(c.row_off), int(c.row_off + c.height), self.overlap_px)
+        wx = ramp_weights(self.tile_px, j > 0, j + 1 < len(self.col_starts), self.col_starts[j],
+                          int(c.col_off), int(c.col_off + c.width), self.overlap_px)
+        return np.outer(wy, wx).astype(np.float32)
+
+    def _breaks(self, starts: list[int], out0: int, out1: int) -> list[int]:
+        pts = {out0, out1}
+        for s in starts[1:]:
+            pts.update((s - self.overlap_px, s + self.overlap_px))
+        return sorted(p for p in pts if out0 <= p <= out1)
+
+    @cached_property
+    def blocks(self) -> tuple[list[int], list[int]]:
+        """Row and column break points: output blocks with a fixed set of contributing tiles."""
+        ow = self.plan.out_window
+        rows = self._breaks(self.row_starts, int(ow.row_off), int(ow.row_off + ow.height))
+        cols = self._breaks(self.col_starts, int(ow.col_off), int(ow.col_off + ow.width))
+        return rows, cols
+
+    def blocks_of(self, tile: Tile) -> list[tuple[tuple[int, int], Window, int]]:
+        """Blocks inside ``tile.contrib``: (block key, window, number of contributing tiles)."""
+        rows, cols = self.blocks
+        c = tile.contrib
+        out = []
+        for a in range(len(rows) - 1):
+            if rows[a] < c.row_off or rows[a + 1] > c.row_off + c.height:
+                continue
+            nr = self._cover_count(self.row_starts, rows[a], rows[a + 1])
+            for b in range(len(cols) - 1):
+                if cols[b] < c.col_off or cols[b + 1] > c.col_off + c.width:
+                    continue
+                nc = self._cover_count(self.col_starts, cols[b], cols[b + 1])
+                out.append(((a, b), Window(cols[b], rows[a], cols[b + 1] - cols[b], rows[a + 1] - rows[a]),
+                            nr * nc))
+        return out
+
+    def _cover_count(self, starts: list[int], lo: int, hi: int) -> int:
+        n = 0
+        for i, s in enumerate(starts):
+            a = s - (self.overlap_px if i > 0 else 0)
+            b = s + self.tile_px + (self.overlap_px if i + 1 < len(starts) else 0)
+            if a <= lo and hi <= b:
+                n += 1
+        return n

@@ -1,0 +1,170 @@
+"""Writing the fused raster atomically.
+
+Blocks are written into an uncompressed tiled temporary GeoTIFF beside the target (random-access
+writes in place, no file growth). :meth:`OutputTarget.commit` then copies it with GDAL's
+CreateCopy into a DEFLATE-compressed tiled GeoTIFF (or a COG with GDAL's COG driver), also a
+temporary file beside the target, and renames that onto the target. Any failure, Ctrl-C or
+SIGTERM before the rename removes every temporary file, so a partial output never exists.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.windows import Window
+
+from .errors import OutputExistsError, UsageError
+from .raster.bands import BandInfo, band_tags_for_output
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """What the output raster looks like.
+
+    ``dtype``: numpy dtype name written; ``scales``/``offsets``: per band, physical = raw * scale
+    + offset (1/0 for float32 output); ``nodata``: value written where the output is invalid.
+    """
+
+    crs: CRS
+    transform: Affine
+    height: int
+    width: int
+    count: int
+    dtype: str
+    nodata: float
+    band_info: BandInfo
+    scales: tuple[float, ...]
+    offsets: tuple[float, ...]
+    tags: dict[str, str] = field(default_factory=dict)
+    cog: bool = False
+
+
+def check_output_path(out: Path, inputs: list[Path], overwrite: bool) -> None:
+    """Refuse an output that equals an input, exists without ``overwrite``, or cannot be written."""
+    out_abs = Path(os.path.abspath(out))
+    for inp in inputs:
+        if out_abs == Path(os.path.abspath(inp)) or (out.exists() and inp.exists() and
+                                                     os.path.samefile(out, inp)):
+            raise OutputExistsError(
+                f"the output path '{out}' is one of the inputs; choose another output file name")
+    if out.is_dir():
+        raise UsageError(f"the output path '{out}' is a directory; give a file name such as '{out}/fused.tif'")
+    if out.exists() and not overwrite:
+        raise OutputExistsError(
+            f"the output '{out}' already exists; choose another name or pass --overwrite to replace it")
+    parent = out_abs.parent
+    if not parent.is_dir():
+        raise UsageError(f"the output folder '{parent}' does not exist; create it first")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"the output folder '{parent}' is not writable; choose another output path")
+
+
+def to_output_dtype(values: np.ndarray, valid: np.ndarray, spec: OutputSpec) -> np.ndarray:
+    """(C, h, w) float32 physical values -> (C, h, w) ``spec.dtype`` raw values with nodata.
+
+    Integer outputs are rounded and clipped to the type's range; a valid value that would equal
+    the nodata value is moved one step away from it.
+    """
+    dtype = np.dtype(spec.dtype)
+    scales = np.asarray(spec.scales, np.float64)[:, None, None]
+    offsets = np.asarray(spec.offsets, np.float64)[:, None, None]
+    raw = (values.astype(np.float64) - offsets) / scales
+    bad = np.array([not g for g in spec.band_info.good])
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        raw = np.clip(np.rint(raw), info.min, info.max)
+        if np.isfinite(spec.nodata):
+            step = 1 if spec.nodata <= info.min else -1
+            raw[(raw == spec.nodata) & valid[None]] += step
+    out = raw.astype(dtype)
+    out[:, ~valid] = spec.nodata
+    if bad.any():
+        out[bad] = spec.nodata
+    return out
+
+
+class OutputTarget:
+    """Temporary files beside ``path`` that become ``path`` only on :meth:`commit`."""
+
+    def __init__(self, path: Path, spec: OutputSpec, overwrite: bool) -> None:
+        self.path = Path(os.path.abspath(path))
+        self.spec = spec
+        self.overwrite = overwrite
+        token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.raw_path = self.path.with_name(f".{self.path.name}.{token}.pifnet-tmp-raw.tif")
+        self.final_tmp = self.path.with_name(f".{self.path.name}.{token}.pifnet-tmp.tif")
+        self._ds: rasterio.io.DatasetWriter | None = None
+
+    @property
+    def work_dir(self) -> Path:
+        return self.path.parent
+
+    def __enter__(self) -> "OutputTarget":
+        s = self.spec
+        self._ds = rasterio.open(
+            self.raw_path, "w", driver="GTiff", width=s.width, height=s.height, count=s.count,
+            dtype=s.dtype, crs=s.crs, transform=s.transform, nodata=s.nodata, tiled=True,
+            blockxsize=256, blockysize=256, interleave="band", BIGTIFF="IF_NEEDED", SPARSE_OK="TRUE")
+        self._write_metadata(self._ds)
+        return self
+
+    def _write_metadata(self, ds: rasterio.io.DatasetWriter) -> None:
+        s = self.spec
+        ds.update_tags(AREA_OR_POINT="Area", **s.tags)
+        for b in range(s.count):
+            ds.update_tags(b + 1, **band_tags_for_output(s.band_info, b))
+            desc = s.band_info.descriptions[b]
+            if desc:
+                ds.set_band_description(b + 1, desc)
+        if any(v != 1.0 for v in s.scales) or any(v != 0.0 for v in s.offsets):
+            ds.scales = s.scales
+            ds.offsets = s.offsets
+
+    def write(self, window: Window, values: np.ndarray, valid: np.ndarray) -> None:
+        """Write (C, h, w) float32 physical ``values`` at ``window`` (output pixel indices)."""
+        assert self._ds is not None, "OutputTarget used outside its context"
+        self._ds.write(to_output_dtype(values, valid, self.spec), window=window)
+
+    def commit(self) -> Path:
+        """Compress the temporary raster into the final format and rename it onto the target."""
+        assert self._ds is not None, "OutputTarget used outside its context"
+        self._ds.close()
+        self._ds = None
+        kind = np.dtype(self.spec.dtype).kind
+        options = {"COMPRESS": "DEFLATE", "PREDICTOR": "3" if kind == "f" else "2",
+                   "BIGTIFF": "IF_SAFER", "NUM_THREADS": "ALL_CPUS", "BLOCKSIZE": "256"}
+        if self.spec.cog:
+            rasterio.shutil.copy(self.raw_path, self.final_tmp, driver="COG", **options)
+        else:
+            options.pop("BLOCKSIZE")
+            rasterio.shutil.copy(self.raw_path, self.final_tmp, driver="GTiff", TILED="YES",
+                                 BLOCKXSIZE="256", BLOCKYSIZE="256", INTERLEAVE="BAND", **options)
+        if self.path.exists() and not self.overwrite:
+            raise OutputExistsError(
+                f"the output '{self.path}' appeared while fusing; pass --overwrite to replace it")
+        for stale in (self.path.with_name(self.path.name + ".aux.xml"),
+                      self.path.with_name(self.path.name + ".ovr")):
+            if self.overwrite and stale.exists():
+                stale.unlink()
+        os.replace(self.final_tmp, self.path)
+        self._cleanup()
+        return self.path
+
+    def _cleanup(self) -> None:
+        if self._ds is not None:
+            self._ds.close()
+            self._ds = None
+        for p in (self.raw_path, self.final_tmp):
+            for q in (p, p.with_name(p.name + ".aux.xml"), p.with_name(p.name + ".msk")):
+                q.unlink(missing_ok=True)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._cleanup()

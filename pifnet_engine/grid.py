@@ -61,8 +61,8 @@ class GridPlan:
     def out_bounds(self) -> tuple[float, float, float, float]:
         """(left, bottom, right, top) of the output in the MSI CRS units."""
         h, w = self.out_shape
-        left, top = self.out_transform * (0, 0)
-        right, bottom = self.out_transform * (w, h)
+        left, top = self.out_transform @ (0, 0)
+        right, bottom = self.out_transform @ (w, h)
         return left, bottom, right, top
 
 
@@ -133,8 +133,8 @@ def plan_grid(hsi: DatasetReader, msi: DatasetReader, allow_resample: bool = Fal
     right = min(hsi_bounds[2], msi.bounds.right)
     top = min(hsi_bounds[3], msi.bounds.top)
     inv = ~msi.transform
-    c0f, r0f = inv * (left, top)
-    c1f, r1f = inv * (right, bottom)
+    c0f, r0f = inv @ (left, top)
+    c1f, r1f = inv @ (right, bottom)
     eps = ALIGN_TOLERANCE_PX
     c0, r0 = math.ceil(c0f - eps), math.ceil(r0f - eps)
     c1, r1 = math.floor(c1f + eps), math.floor(r1f + eps)
@@ -145,7 +145,7 @@ def plan_grid(hsi: DatasetReader, msi: DatasetReader, allow_resample: bool = Fal
             f"{tuple(round(v, 3) for v in msi.bounds)} in {crs.to_string()}); give two rasters of the "
             f"same place")
     out_window = Window(c0, r0, c1 - c0, r1 - r0)
-    out_transform = msi.transform * Affine.translation(c0, r0)
+    out_transform = msi.transform @ Affine.translation(c0, r0)
 
     warp_reason: str | None = None
     exact_ratio = all(abs(r - ratio) <= 1e-6 * ratio for r in ratio_xy)
@@ -154,20 +154,20 @@ def plan_grid(hsi: DatasetReader, msi: DatasetReader, allow_resample: bool = Fal
     elif not exact_ratio:
         warp_reason = f"the pixel-size ratio {ratio_xy[0]:.6g} x {ratio_xy[1]:.6g} is not exactly {ratio}"
     else:
-        col_h, row_h = inv * (hsi.transform.c, hsi.transform.f)
+        col_h, row_h = inv @ (hsi.transform.c, hsi.transform.f)
         if not (_near_int(col_h, eps) and _near_int(row_h, eps)):
             warp_reason = (f"the HSI pixel corners are offset by ({row_h % 1:.3f}, {col_h % 1:.3f}) "
                            f"MSI pixels from the MSI grid")
 
     if warp_reason is None:
-        col_h, row_h = inv * (hsi.transform.c, hsi.transform.f)
+        col_h, row_h = inv @ (hsi.transform.c, hsi.transform.f)
         coarse_origin = (int(round(row_h)), int(round(col_h)))
-        coarse_transform = msi.transform * Affine.translation(coarse_origin[1], coarse_origin[0]) * \
+        coarse_transform = msi.transform @ Affine.translation(coarse_origin[1], coarse_origin[0]) @ \
             Affine.scale(ratio)
         coarse_shape = (hsi.height, hsi.width)
     else:
         coarse_origin = (r0, c0)
-        coarse_transform = out_transform * Affine.scale(ratio)
+        coarse_transform = out_transform @ Affine.scale(ratio)
         coarse_shape = (math.ceil((r1 - r0) / ratio), math.ceil((c1 - c0) / ratio))
         warnings.append(f"the HSI is warped (bilinear) onto a grid aligned with the MSI at ratio "
                         f"{ratio}: {warp_reason}")

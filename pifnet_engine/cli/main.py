@@ -35,11 +35,13 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from .compare import compare
     from .fuse import fuse
     from .info import info
 
     cli.add_command(fuse)
     cli.add_command(info)
+    cli.add_command(compare)
     try:
         from .weights import weights
     except ImportError:  # the weights command arrives with the model package

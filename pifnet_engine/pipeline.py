@@ -57,6 +57,8 @@ class FuseRequest:
     overwrite: bool = False
     allow_resample: bool = False
     method_options: dict[str, object] = field(default_factory=dict)
+    #: A ready method object (e.g. a model being trained) used instead of ``method``/``weights``.
+    method_instance: FusionMethod | None = None
 
 
 @dataclass
@@ -109,7 +111,10 @@ def open_job(request: FuseRequest) -> Iterator[Job]:
             hsi = RasterSource(hsi_ds, role="HSI")
         msi = RasterSource(msi_ds, role="MSI")
         device = resolve_device(request.device)
-        method = create_method(request.method, device, request.weights, **request.method_options)
+        if request.method_instance is not None:
+            method = request.method_instance
+        else:
+            method = create_method(request.method, device, request.weights, **request.method_options)
         pair = PairSpec(
             hsi_bands=hsi.count, msi_bands=msi.count, ratio=plan.ratio,
             hsi_wavelengths_nm=hsi.band_info.wavelengths_nm, hsi_fwhm_nm=hsi.band_info.fwhm_nm,

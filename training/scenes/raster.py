@@ -1,0 +1,167 @@
+"""Load any GDAL-readable hyperspectral raster (GeoTIFF, ENVI, VRT) through rasterio as a
+:class:`Scene`, the way the engine sees it: values after GDAL scale/offset, nodata -> invalid.
+
+Band metadata, read per band in this order (the first that is present wins):
+
+- wavelength: band-level tags ``wavelength`` + ``wavelength_units`` (EnMAP-Box / ENVI style;
+  ``Micrometers``/``um`` are converted to nm), else the ``IMAGERY`` domain
+  ``CENTRAL_WAVELENGTH_UM``; ``None`` when any band lacks one;
+- FWHM: band tag ``fwhm`` (same units as the wavelength), else ``IMAGERY`` ``FWHM_UM``;
+- bad bands: band tag ``bbl`` (``0`` = bad), else a band that is nodata everywhere is bad.
+
+A pixel is invalid when it is nodata (or non-finite) in any good band. Invalid pixels and bad
+bands hold 0 in the cube.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.io import DatasetReader
+from rasterio.windows import Window
+
+from pifnet_engine.errors import InputDataError
+from training.scenes.scene import Scene
+
+_MICRO = {"micrometers", "micrometer", "micrometres", "micrometre", "um", "µm"}
+
+
+def band_wavelengths_nm(src: DatasetReader) -> tuple[float, ...] | None:
+    """Band centres (nm) from band-level metadata, or ``None`` when any band has none."""
+    out: list[float] = []
+    for b in range(1, src.count + 1):
+        tags = {k.lower(): v for k, v in src.tags(b).items()}
+        value: float | None = None
+        if "wavelength" in tags:
+            value = float(tags["wavelength"])
+            if tags.get("wavelength_units", "nanometers").strip().lower() in _MICRO:
+                value *= 1000.0
+        else:
+            imagery = src.tags(b, ns="IMAGERY")
+            if "CENTRAL_WAVELENGTH_UM" in imagery:
+                value = float(imagery["CENTRAL_WAVELENGTH_UM"]) * 1000.0
+        if value is None:
+            return None
+        out.append(value)
+    return tuple(out)
+
+
+def band_fwhm_nm(src: DatasetReader) -> tuple[float, ...] | None:
+    """Band FWHM (nm) from band tags ``fwhm`` (units as ``wavelength_units``) or the ``IMAGERY``
+    domain ``FWHM_UM``; ``None`` when any band has none."""
+    out: list[float] = []
+    for b in range(1, src.count + 1):
+        tags = {k.lower(): v for k, v in src.tags(b).items()}
+        if "fwhm" in tags:
+            value = float(tags["fwhm"])
+            if tags.get("wavelength_units", "nanometers").strip().lower() in _MICRO:
+                value *= 1000.0
+        elif "FWHM_UM" in src.tags(b, ns="IMAGERY"):
+            value = float(src.tags(b, ns="IMAGERY")["FWHM_UM"]) * 1000.0
+        else:
+            return None
+        out.append(value)
+    return tuple(out)
+
+
+def bad_band_list(src: DatasetReader) -> tuple[bool, ...] | None:
+    """Per-band "good" flags from the ``bbl`` band tags, ``None`` when no band carries one."""
+    flags: list[bool] = []
+    seen = False
+    for b in range(1, src.count + 1):
+        bbl = src.tags(b).get("bbl")
+        seen |= bbl is not None
+        flags.append(bbl is None or float(bbl) != 0.0)
+    return tuple(flags) if seen else None
+
+
+def load_raster(
+    path: str | Path,
+    window: Window | None = None,
+    name: str | None = None,
+    full_scale: float | None = None,
+    sensor: str = "unknown",
+) -> Scene:
+    """Read all bands of ``path`` (or a pixel ``window``) as a :class:`Scene`.
+
+    ``cube``: (C, H, W) float32 in physical units (GDAL scale/offset applied). ``full_scale``:
+    what "100 %" is in those units (1.0 for reflectance), ``None`` if unknown.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputDataError(f"raster not found: {path}; expected a GDAL-readable file; check the path")
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputDataError(f"cannot read raster {path}: {exc}; expected a GDAL-readable file") from exc
+    with src:
+        raw = src.read(window=window, masked=False).astype(np.float64)
+        nodata = src.nodata
+        scales = np.asarray(src.scales, dtype=np.float64)[:, None, None]
+        offsets = np.asarray(src.offsets, dtype=np.float64)[:, None, None]
+        wavelengths = band_wavelengths_nm(src)
+        fwhm = band_fwhm_nm(src)
+        good = bad_band_list(src)
+        transform = src.window_transform(window) if window is not None else src.transform
+        crs = src.crs.to_wkt() if src.crs is not None else None
+    return scene_from_raw(
+        raw,
+        nodata=nodata,
+        scales=scales,
+        offsets=offsets,
+        wavelengths_nm=wavelengths,
+        fwhm_nm=fwhm,
+        good_bands=good,
+        name=name or path.stem,
+        full_scale=full_scale,
+        sensor=sensor,
+        transform=transform,
+        crs=crs,
+    )
+
+
+def scene_from_raw(
+    raw: np.ndarray,
+    nodata: float | None,
+    scales: np.ndarray,
+    offsets: np.ndarray,
+    wavelengths_nm: tuple[float, ...] | None,
+    good_bands: tuple[bool, ...] | None,
+    name: str,
+    fwhm_nm: tuple[float, ...] | None = None,
+    full_scale: float | None = None,
+    sensor: str = "unknown",
+    transform: Affine | None = None,
+    crs: str | None = None,
+) -> Scene:
+    """Turn raw band values ``raw`` (C, H, W) into a :class:`Scene`: apply ``scales``/``offsets``
+    (C, 1, 1), mark nodata/non-finite pixels invalid, find all-nodata bands when ``good_bands``
+    is ``None``, and zero invalid pixels and bad bands."""
+    raw = np.asarray(raw, dtype=np.float64)
+    invalid = ~np.isfinite(raw)
+    if nodata is not None:
+        invalid |= raw == nodata
+    if good_bands is None:
+        all_nodata = invalid.reshape(invalid.shape[0], -1).all(axis=1)
+        good_bands = tuple(bool(not v) for v in all_nodata) if all_nodata.any() else None
+    good_arr = np.ones(raw.shape[0], bool) if good_bands is None else np.asarray(good_bands)
+    valid = ~invalid[good_arr].any(axis=0)
+    cube = raw * scales + offsets
+    cube[invalid] = 0.0
+    cube[~good_arr] = 0.0
+    cube[:, ~valid] = 0.0
+    return Scene(
+        name=name,
+        cube=cube.astype(np.float32),
+        wavelengths_nm=wavelengths_nm,
+        fwhm_nm=fwhm_nm,
+        full_scale=full_scale,
+        good_bands=good_bands,
+        valid=None if valid.all() else valid,
+        sensor=sensor,
+        transform=transform,
+        crs=crs,
+    )

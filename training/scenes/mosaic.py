@@ -17,7 +17,7 @@ import rasterio
 from rasterio.merge import merge
 
 from pifnet_engine.errors import InputDataError
-from training.scenes.raster import bad_band_list, band_fwhm_nm, band_wavelengths_nm, scene_from_raw
+from training.scenes.raster import band_metadata, scene_from_raw
 from training.scenes.scene import Scene
 
 
@@ -80,9 +80,7 @@ def mosaic_group(
         raw, transform = merge(sources, nodata=nodata)
         scales = np.asarray(first.scales, dtype=np.float64)[:, None, None]
         offsets = np.asarray(first.offsets, dtype=np.float64)[:, None, None]
-        wavelengths = band_wavelengths_nm(first)
-        fwhm = band_fwhm_nm(first)
-        good = bad_band_list(first)
+        wavelengths, fwhm, good = band_metadata(first)
         crs = first.crs.to_wkt() if first.crs is not None else None
     if nodata is None:
         raise InputDataError(

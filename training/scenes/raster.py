@@ -1,13 +1,8 @@
 """Load any GDAL-readable hyperspectral raster (GeoTIFF, ENVI, VRT) through rasterio as a
 :class:`Scene`, the way the engine sees it: values after GDAL scale/offset, nodata -> invalid.
 
-Band metadata, read per band in this order (the first that is present wins):
-
-- wavelength: band-level tags ``wavelength`` + ``wavelength_units`` (EnMAP-Box / ENVI style;
-  ``Micrometers``/``um`` are converted to nm), else the ``IMAGERY`` domain
-  ``CENTRAL_WAVELENGTH_UM``; ``None`` when any band lacks one;
-- FWHM: band tag ``fwhm`` (same units as the wavelength), else ``IMAGERY`` ``FWHM_UM``;
-- bad bands: band tag ``bbl`` (``0`` = bad), else a band that is nodata everywhere is bad.
+Band metadata (wavelengths, FWHM, bad-band list) is read by the engine's reader, in EnMAP-Box
+order; without a bad-band list, a band that is nodata everywhere is bad.
 
 A pixel is invalid when it is nodata (or non-finite) in any good band. Invalid pixels and bad
 bands hold 0 in the cube.
@@ -24,58 +19,15 @@ from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
 from pifnet_engine.errors import InputDataError
+from pifnet_engine.raster.bands import read_band_info
 from training.scenes.scene import Scene
 
-_MICRO = {"micrometers", "micrometer", "micrometres", "micrometre", "um", "µm"}
-
-
-def band_wavelengths_nm(src: DatasetReader) -> tuple[float, ...] | None:
-    """Band centres (nm) from band-level metadata, or ``None`` when any band has none."""
-    out: list[float] = []
-    for b in range(1, src.count + 1):
-        tags = {k.lower(): v for k, v in src.tags(b).items()}
-        value: float | None = None
-        if "wavelength" in tags:
-            value = float(tags["wavelength"])
-            if tags.get("wavelength_units", "nanometers").strip().lower() in _MICRO:
-                value *= 1000.0
-        else:
-            imagery = src.tags(b, ns="IMAGERY")
-            if "CENTRAL_WAVELENGTH_UM" in imagery:
-                value = float(imagery["CENTRAL_WAVELENGTH_UM"]) * 1000.0
-        if value is None:
-            return None
-        out.append(value)
-    return tuple(out)
-
-
-def band_fwhm_nm(src: DatasetReader) -> tuple[float, ...] | None:
-    """Band FWHM (nm) from band tags ``fwhm`` (units as ``wavelength_units``) or the ``IMAGERY``
-    domain ``FWHM_UM``; ``None`` when any band has none."""
-    out: list[float] = []
-    for b in range(1, src.count + 1):
-        tags = {k.lower(): v for k, v in src.tags(b).items()}
-        if "fwhm" in tags:
-            value = float(tags["fwhm"])
-            if tags.get("wavelength_units", "nanometers").strip().lower() in _MICRO:
-                value *= 1000.0
-        elif "FWHM_UM" in src.tags(b, ns="IMAGERY"):
-            value = float(src.tags(b, ns="IMAGERY")["FWHM_UM"]) * 1000.0
-        else:
-            return None
-        out.append(value)
-    return tuple(out)
-
-
-def bad_band_list(src: DatasetReader) -> tuple[bool, ...] | None:
-    """Per-band "good" flags from the ``bbl`` band tags, ``None`` when no band carries one."""
-    flags: list[bool] = []
-    seen = False
-    for b in range(1, src.count + 1):
-        bbl = src.tags(b).get("bbl")
-        seen |= bbl is not None
-        flags.append(bbl is None or float(bbl) != 0.0)
-    return tuple(flags) if seen else None
+def band_metadata(src: DatasetReader) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None,
+                                               tuple[bool, ...] | None]:
+    """(wavelengths nm, fwhm nm, good-band flags or ``None`` when no band is flagged bad), read
+    by the engine's own reader (:func:`pifnet_engine.raster.bands.read_band_info`)."""
+    info = read_band_info(src)
+    return info.wavelengths_nm, info.fwhm_nm, (None if all(info.good) else info.good)
 
 
 def load_raster(
@@ -102,9 +54,7 @@ def load_raster(
         nodata = src.nodata
         scales = np.asarray(src.scales, dtype=np.float64)[:, None, None]
         offsets = np.asarray(src.offsets, dtype=np.float64)[:, None, None]
-        wavelengths = band_wavelengths_nm(src)
-        fwhm = band_fwhm_nm(src)
-        good = bad_band_list(src)
+        wavelengths, fwhm, good = band_metadata(src)
         transform = src.window_transform(window) if window is not None else src.transform
         crs = src.crs.to_wkt() if src.crs is not None else None
     return scene_from_raw(

@@ -1,0 +1,290 @@
+"""The ``pifnet:fuse`` algorithm: QGIS parameters in, one ``pifnet-engine fuse`` run, a GeoTIFF out.
+
+This module only adapts QGIS to the pure-Python pieces: :mod:`.options` builds the argv,
+:mod:`.runner` runs it, :mod:`.outcome` says how it ended.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from typing import Any
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+    QgsProviderRegistry,
+    QgsRasterLayer,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+
+from .engine_check import checked_engine
+from .engine_env import engine_environment
+from .errors import PluginError
+from .help_text import FUSE_HELP_HTML
+from .options import DEVICES, DTYPES, METHODS, FuseOptions, build_fuse_argv, ignored_options
+from .outcome import classify_outcome
+from .progress import (
+    DoneEvent,
+    EngineEvent,
+    ErrorEvent,
+    ProgressEvent,
+    ProgressTracker,
+    StartEvent,
+    TextLine,
+    WarningEvent,
+)
+from .runner import engine_temp_files, remove_files, run_engine
+from .settings import engine_setting_value
+
+#: Labels of the enum options, index-aligned with METHODS / DEVICES / DTYPES.
+METHOD_LABELS = ("PIF-Net", "GSA", "Bicubic")
+DEVICE_LABELS = ("auto (CUDA when available)", "cpu", "cuda")
+DTYPE_LABELS = ("Float32", "Same as HSI (keep its type and scale/offset)")
+OUTPUT_EXTENSIONS = (".tif", ".tiff")
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("PifnetFuse", text)
+
+
+def _file_state(path: str) -> tuple[int, int] | None:
+    """(mtime in ns, size in bytes) of ``path``, or None when it does not exist."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _same_file(a: str, b: str) -> bool:
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+class FuseAlgorithm(QgsProcessingAlgorithm):
+    """Fuse HSI+MSI by running ``pifnet-engine fuse`` as an external program."""
+
+    HSI = "HSI"
+    MSI = "MSI"
+    METHOD = "METHOD"
+    WEIGHTS = "WEIGHTS"
+    DEVICE = "DEVICE"
+    TILE_SIZE = "TILE_SIZE"
+    OVERLAP = "OVERLAP"
+    DATA_TYPE = "DATA_TYPE"
+    COG = "COG"
+    ALLOW_RESAMPLE = "ALLOW_RESAMPLE"
+    OUTPUT = "OUTPUT"
+
+    def name(self) -> str:
+        return "fuse"
+
+    def displayName(self) -> str:
+        return _tr("Fuse HSI+MSI")
+
+    def group(self) -> str:
+        return _tr("Image fusion")
+
+    def groupId(self) -> str:
+        return "imagefusion"
+
+    def shortDescription(self) -> str:
+        return _tr("Hyperspectral + multispectral fusion onto the multispectral grid")
+
+    def shortHelpString(self) -> str:
+        return _tr(FUSE_HELP_HTML)
+
+    def tags(self) -> list[str]:
+        return ["hyperspectral", "multispectral", "fusion", "sharpening", "super-resolution", "pifnet", "gsa"]
+
+    def createInstance(self) -> "FuseAlgorithm":
+        return FuseAlgorithm()
+
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
+        self.addParameter(QgsProcessingParameterRasterLayer(self.HSI, _tr("Hyperspectral raster (HSI, low resolution)")))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.MSI, _tr("Multispectral raster (MSI, high resolution)")))
+        self.addParameter(
+            QgsProcessingParameterEnum(self.METHOD, _tr("Method"), options=list(METHOD_LABELS), defaultValue=METHODS.index("gsa"))
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.WEIGHTS,
+                _tr("PIF-Net weights file (empty: the engine's bundled weights)"),
+                behavior=QgsProcessingParameterFile.File,
+                optional=True,
+                fileFilter="PIF-Net weights (*.safetensors);;All files (*.*)",
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(self.DEVICE, _tr("Device"), options=list(DEVICE_LABELS), defaultValue=0)
+        )
+        advanced = [
+            QgsProcessingParameterNumber(
+                self.TILE_SIZE, _tr("Tile size (MSI pixels)"), QgsProcessingParameterNumber.Integer, 256, minValue=1
+            ),
+            QgsProcessingParameterNumber(
+                self.OVERLAP,
+                _tr("Overlap between tiles (MSI pixels; empty: the method's default)"),
+                QgsProcessingParameterNumber.Integer,
+                None,
+                optional=True,
+                minValue=0,
+            ),
+            QgsProcessingParameterEnum(self.DATA_TYPE, _tr("Output data type"), options=list(DTYPE_LABELS), defaultValue=0),
+            QgsProcessingParameterBoolean(self.COG, _tr("Write a Cloud Optimized GeoTIFF"), defaultValue=False),
+            QgsProcessingParameterBoolean(
+                self.ALLOW_RESAMPLE,
+                _tr("Allow resampling when the pixel sizes are not whole multiples"),
+                defaultValue=False,
+            ),
+        ]
+        for parameter in advanced:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, _tr("Fused HSI")))
+
+    def canExecute(self) -> tuple[bool, str]:
+        """False with the reason when the engine is missing (or known to be incompatible).
+
+        Runs on the GUI thread, so it does not start the engine; the version is checked when
+        the algorithm runs (and then remembered for this executable).
+        """
+        try:
+            checked_engine(engine_setting_value(), os.environ, ask=False)
+        except (PluginError, OSError) as err:
+            return False, str(err)
+        return True, ""
+
+    # -- running ---------------------------------------------------------------------------
+
+    def _layer_path(self, parameters: dict[str, Any], name: str, label: str, context: QgsProcessingContext) -> str:
+        """The file behind raster parameter ``name``; refuses layers that are not GDAL files."""
+        layer: QgsRasterLayer | None = self.parameterAsRasterLayer(parameters, name, context)
+        if layer is None:
+            raise QgsProcessingException(f"The {label} layer could not be loaded: {parameters.get(name)!r}; expected a raster file")
+        source = layer.source()
+        if layer.providerType() == "gdal":
+            if os.path.isfile(source):
+                return source
+            parts = QgsProviderRegistry.instance().decodeUri("gdal", source)
+            path = parts.get("path") or ""
+            if os.path.isfile(path) and not parts.get("layerName") and not parts.get("openOptions"):
+                return path
+        raise QgsProcessingException(
+            f"The {label} layer '{layer.name()}' is not a plain raster file ({layer.providerType()}: {source}); "
+            "the engine reads files only; export it first with Raster > Conversion > Translate (to GeoTIFF)"
+        )
+
+    def _options(self, parameters: dict[str, Any], context: QgsProcessingContext) -> FuseOptions:
+        hsi = self._layer_path(parameters, self.HSI, "HSI", context)
+        msi = self._layer_path(parameters, self.MSI, "MSI", context)
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        if not output.lower().endswith(OUTPUT_EXTENSIONS):
+            raise QgsProcessingException(
+                f"Output '{output}' is not a GeoTIFF name; expected a file ending in .tif; choose a .tif output"
+            )
+        for label, path in (("HSI", hsi), ("MSI", msi)):
+            if _same_file(output, path):
+                raise QgsProcessingException(
+                    f"Output '{output}' is the {label} input; expected a new file; choose another output name"
+                )
+        overlap = parameters.get(self.OVERLAP)
+        weights = self.parameterAsFile(parameters, self.WEIGHTS, context)
+        try:
+            return FuseOptions(
+                hsi_path=hsi,
+                msi_path=msi,
+                output_path=output,
+                method=METHODS[self.parameterAsEnum(parameters, self.METHOD, context)],
+                weights_path=weights or None,
+                device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
+                tile_size_px=self.parameterAsInt(parameters, self.TILE_SIZE, context),
+                overlap_px=None if overlap is None or overlap == "" else self.parameterAsInt(parameters, self.OVERLAP, context),
+                dtype=DTYPES[self.parameterAsEnum(parameters, self.DATA_TYPE, context)],
+                cog=self.parameterAsBoolean(parameters, self.COG, context),
+                allow_resample=self.parameterAsBoolean(parameters, self.ALLOW_RESAMPLE, context),
+                overwrite=True,  # QGIS already asked before choosing an existing file
+            )
+        except PluginError as err:
+            raise QgsProcessingException(str(err)) from err
+
+    def processAlgorithm(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback | None
+    ) -> dict[str, Any]:
+        feedback = feedback or QgsProcessingFeedback()
+        options = self._options(parameters, context)
+        try:
+            engine = checked_engine(engine_setting_value(), os.environ)
+        except (PluginError, OSError) as err:
+            raise QgsProcessingException(str(err)) from err
+        for warning in ignored_options(options):
+            feedback.pushWarning(warning)
+
+        argv = build_fuse_argv(engine.path, options)
+        feedback.pushInfo(f"PIF-Net engine: {engine.path} (from {engine.source})")
+        feedback.pushCommandInfo(" ".join(shlex.quote(arg) for arg in argv))
+        before = _file_state(options.output_path)
+        temp_before = engine_temp_files(options.output_path)
+        try:
+            outcome = run_engine(
+                argv,
+                engine_environment(os.environ),
+                on_event=_EventSink(feedback),
+                is_cancelled=feedback.isCanceled,
+                on_stdout=feedback.pushConsoleInfo,
+                cwd=os.path.dirname(options.output_path) or None,
+            )
+        except PluginError as err:
+            raise QgsProcessingException(str(err)) from err
+
+        error = classify_outcome(outcome, options.output_path)
+        if error is None:
+            feedback.setProgress(100.0)
+            return {self.OUTPUT: options.output_path}
+        if outcome.cancelled or outcome.returncode < 0:  # a killed engine cannot clean up
+            leftovers = engine_temp_files(options.output_path) - temp_before
+            if _file_state(options.output_path) != before:
+                leftovers |= {options.output_path, options.output_path + ".aux.xml"}
+            for path in remove_files(leftovers):
+                feedback.pushInfo(f"Removed the partial file {path}")
+        raise QgsProcessingException(str(error))
+
+
+class _EventSink:
+    """Shows engine events in the QGIS log and progress bar."""
+
+    def __init__(self, feedback: QgsProcessingFeedback) -> None:
+        self.feedback = feedback
+        self.tracker = ProgressTracker()
+        self.stage = ""
+
+    def __call__(self, event: EngineEvent) -> None:
+        fb = self.feedback
+        if isinstance(event, ProgressEvent):
+            fb.setProgress(self.tracker.update(event))
+            if event.stage and event.stage != self.stage:  # one line per stage, not per window
+                self.stage = event.stage
+                fb.pushInfo(f"Stage {event.stage}: {event.message}" if event.message else f"Stage {event.stage}")
+        elif isinstance(event, StartEvent):
+            windows = "" if event.windows_total is None else f", {event.windows_total} windows"
+            fb.pushInfo(f"pifnet-engine {event.engine_version}: method {event.method}{windows} -> {event.output}")
+        elif isinstance(event, WarningEvent):
+            fb.pushWarning(event.message)
+        elif isinstance(event, ErrorEvent):
+            fb.reportError(event.message)
+        elif isinstance(event, DoneEvent):
+            took = "" if event.seconds is None else f" in {event.seconds:.1f} s"
+            fb.pushInfo(f"Done{took}: {event.output}")
+        elif isinstance(event, TextLine):
+            fb.pushConsoleInfo(event.text)

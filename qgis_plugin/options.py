@@ -1,0 +1,106 @@
+"""The fuse job as plain values, and the engine argv built from it.
+
+Pure Python (no ``qgis`` import): the unit tests build argv for every parameter combination
+without QGIS. The argv follows the CLI contract in ``docs/cli.md``; it is always a list handed to
+``subprocess`` (never a shell string), so paths with spaces or quotes need no escaping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import OptionsError
+
+#: ``--method`` values, in the order the QGIS enum shows them.
+METHODS: tuple[str, ...] = ("pifnet", "gsa", "bicubic")
+#: ``--device`` values, in the order the QGIS enum shows them.
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+#: ``--dtype`` values, in the order the QGIS enum shows them.
+DTYPES: tuple[str, ...] = ("float32", "keep")
+
+
+@dataclass(frozen=True)
+class FuseOptions:
+    """One ``pifnet-engine fuse`` job.
+
+    Paths are file-system paths (absolute ones from QGIS). ``None`` for ``weights_path``,
+    ``tile_size_px`` and ``overlap_px`` means "the engine's default". ``tile_size_px`` and
+    ``overlap_px`` are in MSI pixels (output pixels).
+    """
+
+    hsi_path: str
+    msi_path: str
+    output_path: str
+    method: str = "gsa"
+    weights_path: str | None = None
+    device: str = "auto"
+    tile_size_px: int | None = None
+    overlap_px: int | None = None
+    dtype: str = "float32"
+    cog: bool = False
+    allow_resample: bool = False
+    overwrite: bool = True
+
+    def __post_init__(self) -> None:
+        _check_choice("method", self.method, METHODS)
+        _check_choice("device", self.device, DEVICES)
+        _check_choice("output data type", self.dtype, DTYPES)
+        for label, path in (("HSI", self.hsi_path), ("MSI", self.msi_path), ("output", self.output_path)):
+            if not path:
+                raise OptionsError(f"{label} path is empty; expected a raster file path; choose a file")
+        if self.tile_size_px is not None and (isinstance(self.tile_size_px, bool) or self.tile_size_px < 1):
+            raise OptionsError(
+                f"tile size is {self.tile_size_px!r} MSI pixels; expected an integer >= 1; "
+                "leave it at 256 unless memory is short"
+            )
+        if self.overlap_px is not None and (isinstance(self.overlap_px, bool) or self.overlap_px < 0):
+            raise OptionsError(
+                f"overlap is {self.overlap_px!r} MSI pixels; expected an integer >= 0; "
+                "leave it empty for the method's default"
+            )
+
+    @property
+    def uses_weights(self) -> bool:
+        """True when the weights file is passed to the engine (only PIF-Net reads weights)."""
+        return self.method == "pifnet" and bool(self.weights_path)
+
+
+def _check_choice(label: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise OptionsError(f"{label} is {value!r}; expected one of {', '.join(allowed)}")
+
+
+def build_fuse_argv(engine_path: str, options: FuseOptions) -> list[str]:
+    """The argv that runs ``options`` with the engine at ``engine_path``, progress as JSON lines.
+
+    Options come first and the two inputs last, after ``--``, so an input whose name starts
+    with ``-`` is never read as an option. The weights file is passed only for PIF-Net (see
+    :func:`ignored_options`).
+    """
+    argv = [engine_path, "fuse", "--method", options.method, "--device", options.device]
+    if options.uses_weights:
+        argv += ["--weights", str(options.weights_path)]
+    if options.tile_size_px is not None:
+        argv += ["--tile-size", str(int(options.tile_size_px))]
+    if options.overlap_px is not None:
+        argv += ["--overlap", str(int(options.overlap_px))]
+    argv += ["--dtype", options.dtype]
+    if options.cog:
+        argv.append("--cog")
+    if options.allow_resample:
+        argv.append("--allow-resample")
+    if options.overwrite:
+        argv.append("--overwrite")
+    argv += ["--progress", "json", "-o", options.output_path, "--", options.hsi_path, options.msi_path]
+    return argv
+
+
+def ignored_options(options: FuseOptions) -> list[str]:
+    """Warnings for values the chosen method does not use (shown to the user, not fatal)."""
+    warnings = []
+    if options.weights_path and options.method != "pifnet":
+        warnings.append(
+            f"The weights file {options.weights_path!r} is ignored: only the PIF-Net method reads "
+            f"weights, and the method is {options.method!r}."
+        )
+    return warnings

@@ -1,0 +1,158 @@
+"""Parse the engine's ``--progress json`` stderr lines into typed events.
+
+Pure Python (no ``qgis`` import). One line in, one event out; a line that is not a well-formed
+event (plain text from a library, a traceback after a crash, truncated JSON, an event type a newer
+engine added) becomes a :class:`TextLine` so it can still be shown and kept for diagnostics —
+parsing never raises.
+
+Line format (``docs/cli.md``)::
+
+    {"event": "start", "engine_version": "0.1.0", "method": "gsa", "output": "/abs/out.tif", "windows_total": 24}
+    {"event": "warning", "message": "..."}
+    {"event": "progress", "stage": "fuse", "fraction": 0.42, "windows_done": 10, "windows_total": 24, "message": "..."}
+    {"event": "done", "output": "/abs/out.tif", "seconds": 12.3}
+    {"event": "error", "message": "...", "exit_code": 1}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Union
+
+
+@dataclass(frozen=True)
+class StartEvent:
+    """The engine accepted the job; ``windows_total`` windows will be fused."""
+
+    engine_version: str
+    method: str
+    output: str
+    windows_total: int | None
+
+
+@dataclass(frozen=True)
+class WarningEvent:
+    """Something the user should know; the run goes on."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """``fraction`` of the whole job done, in [0, 1]; ``stage`` is stats, fuse or finalize."""
+
+    stage: str
+    fraction: float
+    windows_done: int | None
+    windows_total: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class DoneEvent:
+    """The output is complete; ``seconds`` is the engine's wall time in seconds."""
+
+    output: str
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    """The engine failed with ``message`` and is about to exit with ``exit_code``."""
+
+    message: str
+    exit_code: int | None
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """A stderr line that is not a well-formed event; ``text`` is the line without its newline."""
+
+    text: str
+
+
+EngineEvent = Union[StartEvent, WarningEvent, ProgressEvent, DoneEvent, ErrorEvent, TextLine]
+
+
+def parse_progress_line(line: str) -> EngineEvent | None:
+    """The event on one stderr ``line``; ``None`` for a blank line. Never raises."""
+    text = line.rstrip("\r\n")
+    if not text.strip():
+        return None
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return TextLine(text)
+    if not isinstance(obj, dict):
+        return TextLine(text)
+    try:
+        event = _event_from_dict(obj)
+    except (KeyError, TypeError, ValueError):
+        return TextLine(text)
+    return event if event is not None else TextLine(text)
+
+
+def _event_from_dict(obj: dict[str, Any]) -> EngineEvent | None:
+    kind = obj.get("event")
+    if kind == "start":
+        return StartEvent(
+            engine_version=_str(obj["engine_version"]),
+            method=_str(obj["method"]),
+            output=_str(obj["output"]),
+            windows_total=_opt_int(obj.get("windows_total")),
+        )
+    if kind == "warning":
+        return WarningEvent(_str(obj["message"]))
+    if kind == "progress":
+        return ProgressEvent(
+            stage=_str(obj.get("stage", "")),
+            fraction=_fraction(obj["fraction"]),
+            windows_done=_opt_int(obj.get("windows_done")),
+            windows_total=_opt_int(obj.get("windows_total")),
+            message=_str(obj.get("message", "")),
+        )
+    if kind == "done":
+        seconds = obj.get("seconds")
+        return DoneEvent(_str(obj["output"]), None if seconds is None else _finite(seconds))
+    if kind == "error":
+        return ErrorEvent(_str(obj["message"]), _opt_int(obj.get("exit_code")))
+    return None
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _finite(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _fraction(value: Any) -> float:
+    """A finite number clamped to [0, 1] (rounding may put it a hair outside)."""
+    return min(1.0, max(0.0, _finite(value)))
+
+
+def _opt_int(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+class ProgressTracker:
+    """Turns progress events into a non-decreasing percentage for a progress bar (0..100)."""
+
+    def __init__(self) -> None:
+        self.percent = 0.0
+
+    def update(self, event: ProgressEvent) -> float:
+        """The percentage after ``event``; never lower than the previous one."""
+        self.percent = max(self.percent, 100.0 * event.fraction)
+        return self.percent

@@ -1,0 +1,74 @@
+"""How a finished run is reported: success, cancelled, crashed, bad data, bad usage, other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qgis_plugin.errors import EngineCancelledError, EngineCrashedError, EngineFailedError
+from qgis_plugin.outcome import classify_outcome
+from qgis_plugin.runner import RunOutcome
+
+
+@pytest.fixture
+def output(tmp_path: Path) -> str:
+    return str(tmp_path / "fused.tif")
+
+
+def test_success_needs_the_output_file(output: str) -> None:
+    Path(output).write_bytes(b"II*\x00")
+    assert classify_outcome(RunOutcome(0), output) is None
+    Path(output).unlink()
+    err = classify_outcome(RunOutcome(0), output)
+    assert isinstance(err, EngineFailedError) and "reported success but wrote no file" in str(err)
+
+
+@pytest.mark.parametrize("code,killed", [(143, False), (-9, True), (0, False)])
+def test_cancel_wins_whatever_the_exit_code(output: str, code: int, killed: bool) -> None:
+    err = classify_outcome(RunOutcome(code, cancelled=True, killed=killed), output)
+    assert isinstance(err, EngineCancelledError)
+    assert str(err).startswith("Cancelled: the PIF-Net engine was stopped")
+    assert ("was killed" in str(err)) == killed and output in str(err)
+
+
+@pytest.mark.parametrize(
+    "code,fragment",
+    [
+        (-9, "killed by SIGKILL (exit status -9); no output was written; this is usually the system's out-of-memory killer; lower the tile size"),
+        (-11, "killed by SIGSEGV (exit status -11); no output was written; the engine crashed; run the command"),
+        (-6, "killed by SIGABRT"),
+        (143, "killed by SIGTERM (exit status 143); no output was written; something other than Cancel stopped it"),
+        (130, "killed by SIGINT"),
+        (0xC0000005, "crashed with status 0xC0000005"),
+    ],
+)
+def test_signals_are_crashes(output: str, code: int, fragment: str) -> None:
+    err = classify_outcome(RunOutcome(code), output)
+    assert isinstance(err, EngineCrashedError)
+    assert fragment in str(err)
+
+
+def test_bad_data_quotes_the_engine(output: str) -> None:
+    said = "Error: pixel-size ratio is 2.5: HSI 25 m, MSI 10 m; expected a whole number; pass --allow-resample"
+    err = classify_outcome(RunOutcome(1, errors=[said]), output)
+    assert isinstance(err, EngineFailedError) and err.exit_code == 1
+    assert str(err) == (
+        f"PIF-Net engine cannot fuse these inputs (exit code 1): {said}; check the layers against the "
+        "grid rules in the algorithm's help, or choose another method"
+    )
+
+
+def test_bad_usage_points_at_parameters_and_versions(output: str) -> None:
+    err = classify_outcome(RunOutcome(2, errors=["Error: unknown device: tpu"]), output)
+    assert isinstance(err, EngineFailedError) and err.exit_code == 2
+    assert "refused the parameters (exit code 2): Error: unknown device: tpu; correct the parameter" in str(err)
+    assert "plugin and engine versions match" in str(err)
+
+
+def test_other_codes_show_the_end_of_the_output(output: str) -> None:
+    tail = ["Traceback (most recent call last):", '  File "x.py", line 3', "MemoryError: cannot allocate"]
+    err = classify_outcome(RunOutcome(3, text_tail=tail), output)
+    assert isinstance(err, EngineFailedError) and err.exit_code == 3
+    assert "failed (exit code 3): Traceback (most recent call last): | File \"x.py\", line 3 | MemoryError" in str(err)
+    assert "it printed no message" in str(classify_outcome(RunOutcome(3), output))

@@ -1,0 +1,113 @@
+"""Progress-line parsing from a recorded engine transcript, and from malformed lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qgis_plugin.progress import (
+    DoneEvent,
+    ErrorEvent,
+    ProgressEvent,
+    ProgressTracker,
+    StartEvent,
+    TextLine,
+    WarningEvent,
+    parse_progress_line,
+)
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def read_lines(name: str) -> list[str]:
+    return (DATA / name).read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def test_recorded_transcript_parses_into_the_expected_events() -> None:
+    """stderr of a real `pifnet-engine fuse --progress json` run (see data/README.md)."""
+    lines = read_lines("fuse_gsa_transcript.jsonl")
+    events = [parse_progress_line(line) for line in lines]
+
+    assert not any(isinstance(e, TextLine) for e in events), "a well-formed line was not recognised"
+    start = events[0]
+    assert isinstance(start, StartEvent) and start.method == "gsa" and start.engine_version == "0.1.0"
+    assert start.windows_total is not None and start.windows_total > 1
+    assert isinstance(events[-1], DoneEvent) and events[-1].output == start.output
+    progress = [e for e in events if isinstance(e, ProgressEvent)]
+    assert len(progress) >= start.windows_total
+    fractions = [e.fraction for e in progress]
+    assert fractions == sorted(fractions) and 0.0 <= fractions[0] and fractions[-1] == pytest.approx(1.0)
+    assert {e.stage for e in progress} <= {"stats", "fuse", "finalize"} and "fuse" in {e.stage for e in progress}
+    fuse = [e for e in progress if e.stage == "fuse"]
+    assert fuse[-1].windows_done == fuse[-1].windows_total == start.windows_total
+    # every line is one JSON object, and the parser kept every field it knows
+    for line, event in zip(lines, events):
+        raw = json.loads(line)
+        if isinstance(event, ProgressEvent):
+            assert event.fraction == pytest.approx(raw["fraction"]) and event.message == raw.get("message", "")
+
+
+def test_error_and_warning_events() -> None:
+    warning = parse_progress_line('{"event": "warning", "message": "HSI is warped onto the MSI grid: CRS differs"}\n')
+    assert warning == WarningEvent("HSI is warped onto the MSI grid: CRS differs")
+    error = parse_progress_line('{"event": "error", "message": "Error: HSI has no CRS: a.tif", "exit_code": 1}')
+    assert error == ErrorEvent("Error: HSI has no CRS: a.tif", 1)
+
+
+MALFORMED = [
+    '{"event": "progress", "stage": "fuse", "fraction": 0.4',  # truncated (engine killed mid-line)
+    "Traceback (most recent call last):",
+    '  File "/x/pipeline.py", line 12, in run',
+    "[1, 2, 3]",
+    '"a string"',
+    "42",
+    "null",
+    '{"event": "telemetry", "x": 1}',  # unknown event (a newer engine)
+    '{"message": "no event field"}',
+    '{"event": "progress", "stage": "fuse"}',  # no fraction
+    '{"event": "progress", "fraction": "0.5"}',  # fraction as text
+    '{"event": "progress", "fraction": NaN}',  # json accepts NaN; it is not a fraction
+    '{"event": "progress", "fraction": Infinity}',
+    '{"event": "progress", "fraction": true}',
+    '{"event": "progress", "fraction": 0.5, "windows_done": 2.5}',
+    '{"event": "start", "method": "gsa"}',  # missing engine_version / output
+    '{"event": "error", "message": 17}',
+    '{"event": "done"}',
+    "\x00\x01 binary garbage \ufffd",
+    "Warning: plain-text warning from an older engine",
+]
+
+
+@pytest.mark.parametrize("line", MALFORMED)
+def test_malformed_lines_become_text_never_raise(line: str) -> None:
+    assert parse_progress_line(line + "\n") == TextLine(line)
+
+
+@pytest.mark.parametrize("line", ["", "\n", "   \r\n", "\t"])
+def test_blank_lines_are_skipped(line: str) -> None:
+    assert parse_progress_line(line) is None
+
+
+def test_crlf_and_extra_fields_are_accepted() -> None:
+    event = parse_progress_line('{"event": "progress", "stage": "fuse", "fraction": 0.25, "gpu_mem_mb": 812}\r\n')
+    assert event == ProgressEvent("fuse", 0.25, None, None, "")
+
+
+def test_fraction_is_clamped_into_zero_one() -> None:
+    assert parse_progress_line('{"event": "progress", "fraction": 1.0000001}').fraction == 1.0
+    assert parse_progress_line('{"event": "progress", "fraction": -1e-9}').fraction == 0.0
+
+
+def test_transcript_with_noise_keeps_events_and_text_in_order() -> None:
+    lines = read_lines("fuse_gsa_transcript.jsonl")
+    noisy = [lines[0], "some library chatter\n", "\n", *lines[1:3], MALFORMED[0] + "\n"]
+    events = [parse_progress_line(line) for line in noisy]
+    assert [type(e).__name__ for e in events] == ["StartEvent", "TextLine", "NoneType", *[type(parse_progress_line(l)).__name__ for l in lines[1:3]], "TextLine"]
+
+
+def test_tracker_percentage_never_goes_down() -> None:
+    tracker = ProgressTracker()
+    steps = [0.1, 0.3, 0.2, 0.3, 1.0]
+    assert [tracker.update(ProgressEvent("fuse", f, None, None, "")) for f in steps] == [10.0, 30.0, 30.0, 30.0, 100.0]

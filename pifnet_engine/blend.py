@@ -22,7 +22,7 @@ class BlendAccumulator:
     """
 
     def __init__(self, spill_dir: Path) -> None:
-        self._dir = Path(tempfile.mkdtemp(prefix="pifnet-blend-", dir=spill_dir))
+        self._dir = Path(tempfile.mkdtemp(prefix=".pifnet-blend-", dir=spill_dir))
         self._pending: dict[tuple[int, int], int] = {}
 
     def add(self, key: tuple[int, int], window: Window, expected: int, values: np.ndarray,

@@ -1,0 +1,77 @@
+"""``pifnet-engine weights show FILE``: print a weights file's manifest.
+
+Only the JSON manifest is read (and checked); the tensors are not loaded. Errors are
+:class:`~pifnet_engine.errors.WeightsError` (exit code 1), reported by the main command group.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..model.weights import read_manifest, weights_paths
+
+
+@click.group("weights")
+def weights() -> None:
+    """Inspect PIF-Net weights files (NAME.safetensors + NAME.json)."""
+
+
+def _fmt(value: Any, limit: int = 6) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value[:limit])
+        more = f", ... ({len(value)} values)" if len(value) > limit else ""
+        return f"[{shown}{more}]"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def format_manifest(m: dict[str, Any]) -> str:
+    """Human-readable multi-line summary of a manifest."""
+    cfg = m["model"]["config"]
+    lines = [
+        f"name:            {m['name']}",
+        f"architecture:    {m['model'].get('architecture', 'PIF-Net')}, "
+        f"{m['model'].get('parameters', '?')} parameters",
+        f"config:          D={cfg.get('hidden')} L={cfg.get('blocks')} d_state={cfg.get('d_state')} "
+        f"lora_heads={cfg.get('lora_heads')} lora_rank={cfg.get('lora_rank')} beta={cfg.get('beta')}",
+        f"ratio:           {m['ratio']}",
+        f"HSI:             {m['hsi']['bands']} bands, sensor {_fmt(m['hsi'].get('sensor'))}",
+        f"  wavelengths:   {_fmt(m['hsi'].get('wavelengths_nm'))} nm",
+        f"  fwhm:          {_fmt(m['hsi'].get('fwhm_nm'))} nm",
+        f"MSI:             {m['msi']['bands']} bands, sensor {_fmt(m['msi'].get('sensor'))}",
+        f"  band names:    {_fmt(m['msi'].get('band_names'))}",
+        f"  wavelengths:   {_fmt(m['msi'].get('wavelengths_nm'))} nm",
+        f"  responses:     {'given' if m['msi'].get('spectral_responses') else '-'}",
+        f"normalisation:   HSI (x - {_fmt(m['normalisation']['hsi']['offset'])}) / "
+        f"{_fmt(m['normalisation']['hsi']['scale'])}, MSI (x - {_fmt(m['normalisation']['msi']['offset'])})"
+        f" / {_fmt(m['normalisation']['msi']['scale'])}",
+    ]
+    training = m.get("training") or {}
+    lines.append(f"training data:   {_fmt(training.get('data'))}")
+    lines.append(f"training cmd:    {_fmt(training.get('command'))}")
+    validation = m.get("validation") or {}
+    metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in validation.items()) or "-"
+    lines.append(f"validation:      {metrics}")
+    lines.append(f"engine version:  {m.get('engine_version', '?')}")
+    lines.append(f"sha256:          {m['sha256']}")
+    return "\n".join(lines)
+
+
+@weights.command("show")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+def show(file: Path, as_json: bool) -> None:
+    """Print the manifest of weights FILE (NAME, NAME.safetensors or NAME.json)."""
+    manifest = read_manifest(file)
+    if as_json:
+        click.echo(json.dumps(manifest, indent=2))
+    else:
+        click.echo(f"file:            {weights_paths(file)[0]}")
+        click.echo(format_manifest(manifest))

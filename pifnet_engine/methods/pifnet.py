@@ -1,0 +1,161 @@
+"""``--method pifnet``: the PIF-Net network run window by window through the engine's pipeline.
+
+Lifecycle (see :mod:`.base`): the weights are read (safely, digest-checked) when the method is
+built; :meth:`PIFNetMethod.check_pair` refuses a pair the weights were not trained for, before any
+window is read; :meth:`PIFNetMethod.fuse` normalises each batch with the manifest's
+normalisation, pads it to what the Haar level needs, runs the network and maps the result back
+to the HSI's units.
+
+Windows and seams. The SSMM scans give every output pixel a receptive field as wide as the
+window, so a window's result depends (weakly) on how far its borders are; SE's global pooling
+adds a window-wide term too. Every layer works at the MSI resolution (the scans at half of it),
+so the context is set in MSI pixels and converted to coarse pixels per ratio: each window gets
+``HALO_HR_PX`` of context beyond what it contributes plus a cross-fade overlap of
+``OVERLAP_HR_PX``. Measured with ``benchmarks/bench_model.py --window-sensitivity`` on a randomly
+initialised model (C=103, s=4, N=4): the output of a fixed core changes by 52 % (RMS, relative
+to its std) with no context, 6 % with 16 MSI px, 0.13 % with 32 MSI px and 0.02 % with 48 MSI px,
+compared with 64 MSI px of context. Trained weights may remember further: re-measure per
+weights file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import WeightsError
+from ..model.config import window_multiple_lr
+from ..model.weights import load_weights
+from .base import FusionMethod, PairSpec
+
+#: Weights used when ``--weights`` is not given (shipped in the package once trained).
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "pifnet_default.safetensors"
+#: Minimum wavelength tolerance (nm) between the weights' band centres and the raster's.
+WAVELENGTH_TOL_NM = 5.0
+#: Context beyond the contributed area, MSI pixels on every side (converted per ratio).
+HALO_HR_PX = 32
+#: Default cross-fade overlap between neighbouring windows, MSI pixels.
+OVERLAP_HR_PX = 16
+
+
+def _per_band(value: float | list[float], bands: int) -> torch.Tensor:
+    """A manifest offset/scale (number or list) as a (1, bands, 1, 1) float32 tensor."""
+    t = torch.as_tensor(value, dtype=torch.float32)
+    return (t.expand(bands) if t.dim() == 0 else t).reshape(1, bands, 1, 1)
+
+
+class PIFNetMethod(FusionMethod):
+    """PIF-Net fusion with a trained weights file.
+
+    Args:
+        device: where the network runs (``self.device``).
+        weights: ``NAME``, ``NAME.safetensors`` or ``NAME.json``; None = the bundled default.
+        autocast: run the network under bf16 autocast on CUDA (ignored on CPU). Faster; quality
+            difference to fp32 must be measured per weights file (see the report).
+    """
+
+    name = "pifnet"
+
+    def __init__(self, device: torch.device | str = "cpu", weights: str | Path | None = None,
+                 autocast: bool = False) -> None:
+        super().__init__(device)
+        path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+        if weights is None and not path.is_file():
+            raise WeightsError(
+                "PIF-Net weights: no --weights given and this installation has no bundled default "
+                f"({path.name}); pass --weights FILE (train one with `pifnet-train`), or use --method gsa"
+            )
+        model, manifest = load_weights(path)
+        self.model = model.to(self.device).eval()
+        self.manifest = manifest
+        self.weights_name = str(manifest["name"])
+        self.autocast = bool(autocast)
+        cfg = model.cfg
+        norm = manifest["normalisation"]
+        self._hsi_offset = _per_band(norm["hsi"]["offset"], cfg.hsi_bands).to(self.device)
+        self._hsi_scale = _per_band(norm["hsi"]["scale"], cfg.hsi_bands).to(self.device)
+        self._msi_offset = _per_band(norm["msi"]["offset"], cfg.msi_bands).to(self.device)
+        self._msi_scale = _per_band(norm["msi"]["scale"], cfg.msi_bands).to(self.device)
+
+    # --- geometry ------------------------------------------------------------------------------
+    def halo_lr_px(self, ratio: int) -> int:
+        """ceil(HALO_HR_PX / ratio) coarse pixels, at least 2 (the bicubic upsampling's reach)."""
+        return max(2, math.ceil(HALO_HR_PX / ratio))
+
+    def default_overlap_lr_px(self, ratio: int) -> int:
+        """ceil(OVERLAP_HR_PX / ratio) coarse pixels, at least 1."""
+        return max(1, math.ceil(OVERLAP_HR_PX / ratio))
+
+    def window_multiple_lr(self, ratio: int) -> int:
+        return window_multiple_lr(ratio)
+
+    def default_batch_size(self) -> int:
+        return 8 if self.device.type == "cuda" else 1
+
+    # --- compatibility -------------------------------------------------------------------------
+    def _refuse(self, what: str) -> WeightsError:
+        return WeightsError(
+            f"{what}; train weights for this sensor with `pifnet-train`, or pass --method gsa"
+        )
+
+    def _check_wavelengths(self, side: str, raster_name: str, got: tuple[float, ...] | None,
+                           expected: list[float] | None, fwhm: list[float] | None) -> None:
+        if got is None or expected is None or len(got) != len(expected):
+            return
+        for k, (g, e) in enumerate(zip(got, expected)):
+            tol = max(WAVELENGTH_TOL_NM, 0.5 * fwhm[k]) if fwhm else WAVELENGTH_TOL_NM
+            if not math.isfinite(g) or abs(g - e) > tol:
+                raise self._refuse(
+                    f"{side} '{raster_name}' band {k + 1} is centred at {g:.1f} nm but weights "
+                    f"'{self.weights_name}' expect {e:.1f} nm (tolerance {tol:.1f} nm)"
+                )
+
+    def check_pair(self, pair: PairSpec) -> None:
+        """Refuse a pair whose band counts, ratio or band wavelengths differ from the weights'."""
+        cfg, m = self.model.cfg, self.manifest
+        if pair.hsi_bands != cfg.hsi_bands:
+            raise self._refuse(f"HSI '{pair.hsi_name}' has {pair.hsi_bands} bands but weights "
+                               f"'{self.weights_name}' expect {cfg.hsi_bands}")
+        if pair.msi_bands != cfg.msi_bands:
+            raise self._refuse(f"MSI '{pair.msi_name}' has {pair.msi_bands} bands but weights "
+                               f"'{self.weights_name}' expect {cfg.msi_bands}")
+        if pair.ratio != cfg.ratio:
+            raise self._refuse(f"the pair's pixel-size ratio is {pair.ratio} but weights "
+                               f"'{self.weights_name}' were trained for ratio {cfg.ratio}")
+        self._check_wavelengths("HSI", pair.hsi_name, pair.hsi_wavelengths_nm,
+                                m["hsi"].get("wavelengths_nm"), m["hsi"].get("fwhm_nm"))
+        self._check_wavelengths("MSI", pair.msi_name, pair.msi_wavelengths_nm,
+                                m["msi"].get("wavelengths_nm"), None)
+        super().check_pair(pair)
+
+    # --- fusion --------------------------------------------------------------------------------
+    def fuse(self, hsi: torch.Tensor, msi: torch.Tensor) -> torch.Tensor:
+        """(B, C, h, w) + (B, c, h*s, w*s) in physical units -> (B, C, h*s, w*s), same units."""
+        s = self.model.cfg.ratio
+        h, w = hsi.shape[-2:]
+        k = window_multiple_lr(s)
+        ph, pw = (-h) % k, (-w) % k
+        x = (hsi.float() - self._hsi_offset) / self._hsi_scale
+        y = (msi.float() - self._msi_offset) / self._msi_scale
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+            y = F.pad(y, (0, pw * s, 0, ph * s), mode="replicate")
+        amp = (torch.autocast("cuda", dtype=torch.bfloat16)
+               if self.autocast and self.device.type == "cuda" else contextlib.nullcontext())
+        with amp:
+            z = self.model(x, y, with_reference=False).fused
+        z = z.float()[..., : h * s, : w * s]
+        return z * self._hsi_scale + self._hsi_offset
+
+    def provenance(self) -> dict[str, str]:
+        tags = super().provenance()
+        tags.update({
+            "PIFNET_WEIGHTS": self.weights_name,
+            "PIFNET_WEIGHTS_SHA256": str(self.manifest["sha256"]),
+            "PIFNET_AUTOCAST": "bf16" if self.autocast and self.device.type == "cuda" else "none",
+        })
+        return tags

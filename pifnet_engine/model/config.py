@@ -1,0 +1,148 @@
+"""Hyper-parameters of PIF-Net, one frozen value class (stored verbatim in every weights manifest).
+
+Defaults are the paper's PaviaU configuration where the paper gives a value (D = 64 hidden
+channels, L = 4 blocks, 4 LoRA heads, prior weight beta = 1) and our documented choices where it
+is silent (see each field). ``hsi_bands``, ``msi_bands`` and ``ratio`` have no default: they are
+properties of the sensor pair the weights are trained for.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from pifnet_engine.errors import WeightsError
+
+
+@dataclass(frozen=True)
+class PIFNetConfig:
+    """PIF-Net architecture.
+
+    Attributes:
+        hsi_bands: C, bands of the LR-HSI and of the fused output.
+        msi_bands: c, bands of the HR-MSI.
+        ratio: s = H / h, integer resolution ratio (only used to upsample the HSI and to check
+            input shapes; the layers themselves are ratio-free).
+        hidden: D, feature width of both branches (paper: 64).
+        blocks: L, number of Invertible Mamba Blocks and of FAM-LoRA blocks (paper: 4).
+        d_state: N, state size of every selective scan. Paper silent; VMamba v0 uses 16, its
+            later versions 1. Default 4: one 128 x 128 output window in the PaviaU configuration
+            takes 2.42 s (N=16), 1.31 s (N=4), 1.09 s (N=1) on one CPU thread of the shared dev
+            machine (``benchmarks/bench_model.py --threads 1``; scans 55 / 36 / 28 % of it). 16
+            -> 4 nearly halves the time; 4 -> 1 saves 17 % more but leaves each channel a
+            scalar memory. Validation quality at 16/4/1 is to be measured by the training issue;
+            change this default if N=1 matches N=4 there.
+        ssm_expand: inner width of an SSMM = ``ssm_expand * hidden`` (Mamba's expand; 1 keeps
+            the module "lightweight" as the paper says: the scans dominate the CPU time).
+        ssm_segments: G, spectral (channel) segments of an SSMM; each has its own local-mixing
+            kernel and its own selective B, C, dt projections (see ``ssmm.py``).
+        ssm_kernels: depthwise kernel size of each segment's local mixing (multi-scale), one per
+            segment.
+        dt_rank: rank of each segment's dt projection ("auto" in Mamba = ceil(width / 16); with
+            16-channel segments that is 1).
+        lora_heads: heads of the multi-head LoRA (paper: 4, channels split evenly).
+        lora_rank: rank r of each head's A (r x D/heads) and B (D/heads x r) pair. Paper silent;
+            4 (a quarter of a 16-channel head).
+        lora_alpha: LoRA scaling numerator, the update is ``(alpha / r) * B A x`` as in Hu et al.
+        beta: weight of the ill-posed residual prior X_R (paper ablation: 1 best, 0 = no prior).
+        se_reduction: channel reduction of the squeeze-and-excitation bottleneck.
+        log_scale_clamp: None = the paper's plain ``exp(I2(X_H))`` in the coupling. A positive
+            value c soft-clamps the log-scale to ``c * tanh(I2 / c)`` (Glow/IRN-style guard) if
+            training ever diverges; the inverse and the log-determinant use the clamped value.
+    """
+
+    hsi_bands: int
+    msi_bands: int
+    ratio: int
+    hidden: int = 64
+    blocks: int = 4
+    d_state: int = 4
+    ssm_expand: int = 1
+    ssm_segments: int = 4
+    ssm_kernels: tuple[int, ...] = (3, 5, 7, 9)
+    dt_rank: int = 1
+    lora_heads: int = 4
+    lora_rank: int = 4
+    lora_alpha: float = 1.0
+    beta: float = 1.0
+    se_reduction: int = 4
+    log_scale_clamp: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ssm_kernels", tuple(int(k) for k in self.ssm_kernels))
+        positive = ("hsi_bands", "msi_bands", "ratio", "hidden", "blocks", "d_state", "ssm_expand",
+                    "ssm_segments", "dt_rank", "lora_heads", "lora_rank", "se_reduction")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise WeightsError(
+                    f"PIF-Net config: {name} = {value!r}; expected a positive integer; "
+                    "fix the config or the weights manifest"
+                )
+        inner = self.ssm_expand * self.hidden
+        if inner % self.ssm_segments:
+            raise WeightsError(
+                f"PIF-Net config: SSMM width {inner} (ssm_expand * hidden) is not divisible by "
+                f"ssm_segments = {self.ssm_segments}; choose a divisor"
+            )
+        if len(self.ssm_kernels) != self.ssm_segments or any(k < 1 or k % 2 == 0 for k in self.ssm_kernels):
+            raise WeightsError(
+                f"PIF-Net config: ssm_kernels = {self.ssm_kernels}; expected {self.ssm_segments} "
+                "odd positive kernel sizes, one per segment"
+            )
+        if self.hidden % self.lora_heads:
+            raise WeightsError(
+                f"PIF-Net config: hidden = {self.hidden} is not divisible by lora_heads = "
+                f"{self.lora_heads}; the paper splits the channels evenly"
+            )
+        if self.hidden < self.se_reduction:
+            raise WeightsError(
+                f"PIF-Net config: se_reduction = {self.se_reduction} exceeds hidden = {self.hidden}"
+            )
+        if self.log_scale_clamp is not None and not self.log_scale_clamp > 0:
+            raise WeightsError(
+                f"PIF-Net config: log_scale_clamp = {self.log_scale_clamp!r}; expected None or > 0"
+            )
+        if not math.isfinite(self.beta) or not math.isfinite(self.lora_alpha):
+            raise WeightsError("PIF-Net config: beta and lora_alpha must be finite numbers")
+
+    @property
+    def window_multiple_lr(self) -> int:
+        """LR window sides (coarse pixels) must be a multiple of this: the one-level Haar
+        transform needs an even HR size h * ratio, so 1 for even ratios and 2 for odd ones."""
+        return window_multiple_lr(self.ratio)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        d = asdict(self)
+        d["ssm_kernels"] = list(self.ssm_kernels)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "PIFNetConfig":
+        """Inverse of :meth:`to_dict`; unknown keys are refused with a :class:`WeightsError`."""
+        if not isinstance(data, dict):
+            raise WeightsError(f"PIF-Net config: expected a JSON object, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise WeightsError(
+                f"PIF-Net config has unknown keys {unknown}; expected a subset of {sorted(known)}; "
+                "the weights were written by a newer engine: upgrade pifnet-engine"
+            )
+        missing = [k for k in ("hsi_bands", "msi_bands", "ratio") if k not in data]
+        if missing:
+            raise WeightsError(f"PIF-Net config lacks {missing}; the manifest is incomplete")
+        kwargs = dict(data)
+        if "ssm_kernels" in kwargs:
+            kwargs["ssm_kernels"] = tuple(kwargs["ssm_kernels"])
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise WeightsError(f"PIF-Net config is malformed: {exc}") from exc
+
+
+def window_multiple_lr(ratio: int) -> int:
+    """Multiple (coarse pixels) that LR window sides need for PIF-Net at ``ratio``: 2 // gcd(ratio, 2)."""
+    return 2 // math.gcd(int(ratio), 2)

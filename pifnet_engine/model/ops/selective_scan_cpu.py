@@ -1,0 +1,155 @@
+"""Fast CPU selective scan: numba kernels for the recurrence, PyTorch for the elementwise rest.
+
+Same signature and semantics as :func:`.selective_scan_ref.selective_scan_ref`. The split:
+
+- PyTorch (autograd): ``dt = softplus(delta + delta_bias)``, ``out = (y + D * u) * silu(z)``,
+  dtype casts; these are cheap elementwise ops on (b, d, l).
+- :class:`_ScanCore` (custom autograd.Function): ``y, last_state = scan(u, dt, A, B, C)`` with a
+  hand-written backward (:mod:`.scan_kernels_numba`) that recomputes the states instead of
+  storing the (b, d, n, l) state history; gradients flow to u, dt, A, B, C and from ``last_state``.
+
+numba is an optional dependency: :data:`NUMBA_AVAILABLE` says whether this path can run; the
+dispatcher falls back to the reference without it. Threads follow ``torch.get_num_threads()``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from pifnet_engine.model.ops.scan_args import check_scan_args, compute_dtype
+
+try:
+    from pifnet_engine.model.ops import scan_kernels_numba as _kernels
+except ImportError:  # numba (optional) is absent: the dispatcher uses another implementation
+    _kernels = None
+
+NUMBA_AVAILABLE: bool = _kernels is not None
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_SIZE = 0
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(n_threads: int) -> ThreadPoolExecutor:
+    """A shared thread pool with at least ``n_threads`` workers (grown, never shrunk)."""
+    global _POOL, _POOL_SIZE
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_SIZE < n_threads:
+            _POOL = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="pifnet-scan")
+            _POOL_SIZE = n_threads
+        return _POOL
+
+
+def _run_items(kernel: Callable[[int, int], None], n_items: int) -> None:
+    """Run ``kernel(lo, hi)`` over [0, n_items) split into torch.get_num_threads() contiguous ranges.
+
+    The numba kernels release the GIL, so the ranges run in parallel on plain Python threads.
+    """
+    n_threads = max(1, min(torch.get_num_threads(), n_items))
+    if n_threads == 1:
+        kernel(0, n_items)
+        return
+    pool = _pool(n_threads)
+    bounds = [(i * n_items) // n_threads for i in range(n_threads + 1)]
+    futures = [pool.submit(kernel, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    for f in futures:
+        f.result()
+
+
+class _ScanCore(torch.autograd.Function):
+    """(u, dt, A, Bt, Ct) -> (y, last_state).
+
+    All CPU, contiguous, one float dtype; Bt, Ct time-major (b, G, l, n).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, u: Tensor, dt: Tensor, A: Tensor, Bt: Tensor, Ct: Tensor) -> tuple[Tensor, Tensor]:
+        bsz, dim, length = u.shape
+        y = u.new_empty((bsz, dim, length))
+        last = u.new_empty((bsz, dim, A.shape[1]))
+        args = (u.numpy(), dt.numpy(), A.numpy(), Bt.numpy(), Ct.numpy(), y.numpy(), last.numpy())
+        _run_items(lambda lo, hi: _kernels.scan_fwd(*args, lo, hi), bsz * dim)
+        ctx.save_for_backward(u, dt, A, Bt, Ct)
+        return y, last
+
+    @staticmethod
+    def backward(ctx: Any, dy: Tensor, dlast: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        u, dt, A, Bt, Ct = ctx.saved_tensors
+        bsz, dim, length = u.shape
+        groups, n = Bt.shape[1], A.shape[1]
+        wd = u.dtype
+        dy = dy.to(wd).contiguous() if dy is not None else u.new_zeros(u.shape)
+        dlast = dlast.to(wd).contiguous() if dlast is not None else u.new_zeros((bsz, dim, n))
+        per = dim // groups
+        parts = max(1, min(per, -(-2 * torch.get_num_threads() // (bsz * groups))))
+        du = torch.empty_like(u)
+        ddt = torch.empty_like(u)
+        dA_part = u.new_empty((bsz, dim, n))
+        dB_part = u.new_zeros((bsz, groups, parts, length, n))
+        dC_part = u.new_zeros((bsz, groups, parts, length, n))
+        args = (u.numpy(), dt.numpy(), A.numpy(), Bt.numpy(), Ct.numpy(), dy.numpy(), dlast.numpy(), parts,
+                du.numpy(), ddt.numpy(), dA_part.numpy(), dB_part.numpy(), dC_part.numpy())
+        _run_items(lambda lo, hi: _kernels.scan_bwd(*args, lo, hi), bsz * groups * parts)
+        return du, ddt, dA_part.sum(0), dB_part.sum(2), dC_part.sum(2)
+
+
+def selective_scan_cpu(
+    u: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Tensor | None = None,
+    z: Tensor | None = None,
+    delta_bias: Tensor | None = None,
+    delta_softplus: bool = False,
+    return_last_state: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """Selective scan on CPU tensors with numba kernels; arguments and result as the reference.
+
+    Args:
+        u, delta: (b, d, l); A: (d, n) real; B, C: (b, n, l) or (b, G, n, l);
+        D, delta_bias: (d,) or None; z: (b, d, l) or None.
+
+    Returns:
+        out (b, d, l) in u's dtype, or (out, last_state (b, d, n)) with ``return_last_state``.
+
+    Raises:
+        RuntimeError: numba is not installed (check :data:`NUMBA_AVAILABLE` first).
+        ValueError: shapes do not fit, or a tensor is not on the CPU.
+    """
+    if not NUMBA_AVAILABLE:
+        raise RuntimeError(
+            "the fast CPU selective scan needs numba, which is not installed; "
+            "run `pip install numba` or use selective_scan_ref"
+        )
+    check_scan_args(u, delta, A, B, C, D, z, delta_bias)
+    tensors = (u, delta, A, B, C, D, z, delta_bias)
+    if any(t is not None and t.device.type != "cpu" for t in tensors):
+        devices = sorted({str(t.device) for t in tensors if t is not None})
+        raise ValueError(f"selective_scan_cpu: tensors are on {devices}; expected all on the CPU")
+    wd = compute_dtype(*tensors)
+    dtype_in = u.dtype
+    u_w = u.to(wd)
+    dt = delta.to(wd)
+    if delta_bias is not None:
+        dt = dt + delta_bias.to(wd)[:, None]
+    if delta_softplus:
+        dt = F.softplus(dt)
+    # time-major (b, G, l, n) so the kernels' state loops are contiguous; autograd transposes back
+    Bt = (B if B.dim() == 4 else B.unsqueeze(1)).to(wd).transpose(-1, -2).contiguous()
+    Ct = (C if C.dim() == 4 else C.unsqueeze(1)).to(wd).transpose(-1, -2).contiguous()
+    y, last = _ScanCore.apply(u_w.contiguous(), dt.contiguous(), A.to(wd).contiguous(), Bt, Ct)
+    if D is not None:
+        y = y + u_w * D.to(wd)[:, None]
+    if z is not None:
+        y = y * F.silu(z.to(wd))
+    out = y.to(dtype_in)
+    return (out, last) if return_last_state else out

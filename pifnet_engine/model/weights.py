@@ -1,0 +1,334 @@
+"""PIF-Net weights files: safetensors tensors + a JSON manifest, never pickle.
+
+A weights file NAME is two files side by side:
+
+- ``NAME.safetensors``: the model's ``state_dict`` (float tensors only). safetensors is a
+  length-prefixed JSON header plus raw little-endian arrays; reading it cannot execute code.
+  We additionally parse and check the header ourselves before handing the bytes to safetensors,
+  so anything that is not a plain float tensor (or a pickle / ``torch.save`` zip) is refused
+  with a :class:`WeightsError`.
+- ``NAME.json``: the manifest (schema below). Its ``sha256`` is the digest of the .safetensors
+  file; :func:`load_weights` refuses a file whose digest differs (corrupted or tampered).
+
+Manifest (``format_version`` 1)::
+
+    {
+      "format": "pifnet-weights", "format_version": 1, "name": "cave_x4",
+      "engine_version": "0.1.0", "created_utc": "2025-01-01T00:00:00Z",
+      "model": {"architecture": "PIF-Net", "config": {PIFNetConfig fields}, "parameters": 824398},
+      "hsi": {"bands": 31, "wavelengths_nm": [...] | null, "fwhm_nm": [...] | null, "sensor": str | null},
+      "msi": {"bands": 3, "wavelengths_nm": [...] | null, "band_names": [...] | null,
+              "spectral_responses": {...} | null, "sensor": str | null},
+      "ratio": 4,
+      "normalisation": {"hsi": {"offset": 0.0, "scale": 1.0}, "msi": {"offset": 0.0, "scale": 1.0},
+                        "description": str | null},
+      "training": {"data": ..., "command": ...},
+      "validation": {"PSNR": ..., ...},
+      "safetensors": "cave_x4.safetensors",
+      "sha256": "<64 hex digits>"
+    }
+
+Normalisation: the model sees ``(value - offset) / scale`` for each sensor (``offset``/``scale``
+a number or one per band) and its output is mapped back with the HSI's pair:
+``value = model_output * scale + offset``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import struct
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from pifnet_engine import __version__
+from pifnet_engine.errors import WeightsError
+from pifnet_engine.model.config import PIFNetConfig
+from pifnet_engine.model.pifnet import PIFNet, count_parameters
+
+FORMAT = "pifnet-weights"
+FORMAT_VERSION = 1
+#: safetensors dtypes accepted in a weights file (the model has float tensors only).
+FLOAT_DTYPES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
+#: Refuse headers larger than this (a real one is a few tens of kB).
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+EXTRA_KEYS = {"name", "hsi", "msi", "normalisation", "training", "validation", "notes"}
+
+
+def weights_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """(NAME.safetensors, NAME.json) for ``NAME``, ``NAME.safetensors`` or ``NAME.json``."""
+    p = Path(path)
+    if p.suffix in (".safetensors", ".json"):
+        base = p.with_suffix("")
+    else:
+        base = p
+    return base.with_name(base.name + ".safetensors"), base.with_name(base.name + ".json")
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 digest of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _sensor_section(extra: dict[str, Any] | None, bands: int, kind: str) -> dict[str, Any]:
+    section: dict[str, Any] = {"bands": bands, "wavelengths_nm": None, "sensor": None}
+    if kind == "hsi":
+        section["fwhm_nm"] = None
+    else:
+        section.update({"band_names": None, "spectral_responses": None})
+    section.update(extra or {})
+    return section
+
+
+def build_manifest(model: PIFNet, manifest_extra: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    """The manifest of ``model`` (without ``sha256``/``safetensors``), checked for consistency."""
+    extra = dict(manifest_extra or {})
+    unknown = sorted(set(extra) - EXTRA_KEYS)
+    if unknown:
+        raise WeightsError(
+            f"save_weights: manifest_extra has unknown keys {unknown}; expected a subset of "
+            f"{sorted(EXTRA_KEYS)}"
+        )
+    cfg = model.cfg
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": extra.get("name", name),
+        "engine_version": __version__,
+        "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "model": {"architecture": "PIF-Net", "config": cfg.to_dict(),
+                  "parameters": count_parameters(model)},
+        "hsi": _sensor_section(extra.get("hsi"), cfg.hsi_bands, "hsi"),
+        "msi": _sensor_section(extra.get("msi"), cfg.msi_bands, "msi"),
+        "ratio": cfg.ratio,
+        "normalisation": {"hsi": {"offset": 0.0, "scale": 1.0}, "msi": {"offset": 0.0, "scale": 1.0},
+                          "description": None, **(extra.get("normalisation") or {})},
+        "training": extra.get("training", {"data": None, "command": None}),
+        "validation": extra.get("validation", {}),
+    }
+    if "notes" in extra:
+        manifest["notes"] = extra["notes"]
+    validate_manifest(manifest, where="save_weights", check_digest=False)
+    return manifest
+
+
+def save_weights(path: str | os.PathLike[str], model: PIFNet,
+                 manifest_extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write ``NAME.safetensors`` and ``NAME.json`` (atomically, each) and return the manifest.
+
+    Args:
+        path: ``NAME``, ``NAME.safetensors`` or ``NAME.json``; the directory must exist.
+        model: the network; its ``cfg`` goes into the manifest.
+        manifest_extra: sections to add (keys in ``EXTRA_KEYS``): "hsi"/"msi" (band metadata,
+            merged over the band counts from the config), "normalisation", "training"
+            ({"data", "command"}), "validation" (metrics), "name" (defaults to NAME), "notes".
+    """
+    st_path, json_path = weights_paths(path)
+    manifest = build_manifest(model, manifest_extra, st_path.name[: -len(".safetensors")])
+    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    blob = st_save(state, metadata={"format": FORMAT, "name": str(manifest["name"])})
+    _atomic_write(st_path, blob)
+    manifest["safetensors"] = st_path.name
+    manifest["sha256"] = hashlib.sha256(blob).hexdigest()
+    _atomic_write(json_path, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
+    return manifest
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def _fail(where: str, what: str) -> WeightsError:
+    return WeightsError(f"{where}: {what}")
+
+
+def _check_numbers(value: Any, bands: int, where: str, field: str, allow_scalar: bool) -> None:
+    if value is None:
+        return
+    if allow_scalar and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise _fail(where, f"{field} = {value!r}; expected a finite number")
+        return
+    if (not isinstance(value, list) or len(value) != bands
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                       for v in value)):
+        raise _fail(where, f"{field} must be a list of {bands} finite numbers (one per band); "
+                           f"got {str(value)[:80]}")
+
+
+def validate_manifest(manifest: Any, where: str, check_digest: bool = True) -> PIFNetConfig:
+    """Check the manifest's structure; return its model config. Raise :class:`WeightsError`."""
+    if not isinstance(manifest, dict):
+        raise _fail(where, f"manifest is a JSON {type(manifest).__name__}; expected an object")
+    if manifest.get("format") != FORMAT:
+        raise _fail(where, f"manifest format is {manifest.get('format')!r}; expected {FORMAT!r}; "
+                           "this is not a PIF-Net weights manifest")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+        raise _fail(where, f"manifest format_version is {version!r}; this engine reads 1..{FORMAT_VERSION}; "
+                           "upgrade pifnet-engine")
+    for key in ("name", "model", "hsi", "msi", "ratio", "normalisation"):
+        if key not in manifest:
+            raise _fail(where, f"manifest lacks {key!r}; the weights file is incomplete")
+    model = manifest["model"]
+    if not isinstance(model, dict) or "config" not in model:
+        raise _fail(where, "manifest 'model' lacks 'config'")
+    cfg = PIFNetConfig.from_dict(model["config"])
+    for kind, bands in (("hsi", cfg.hsi_bands), ("msi", cfg.msi_bands)):
+        section = manifest[kind]
+        if not isinstance(section, dict) or section.get("bands") != bands:
+            got = section.get("bands") if isinstance(section, dict) else section
+            raise _fail(where, f"manifest {kind}.bands is {got!r} but the model config has {bands}")
+        _check_numbers(section.get("wavelengths_nm"), bands, where, f"{kind}.wavelengths_nm", False)
+        if kind == "hsi":
+            _check_numbers(section.get("fwhm_nm"), bands, where, "hsi.fwhm_nm", False)
+        else:
+            names = section.get("band_names")
+            if names is not None and (not isinstance(names, list) or len(names) != bands
+                                      or not all(isinstance(n, str) for n in names)):
+                raise _fail(where, f"msi.band_names must be a list of {bands} strings")
+    if manifest["ratio"] != cfg.ratio:
+        raise _fail(where, f"manifest ratio {manifest['ratio']!r} differs from the model config's {cfg.ratio}")
+    norm = manifest["normalisation"]
+    for kind, bands in (("hsi", cfg.hsi_bands), ("msi", cfg.msi_bands)):
+        pair = norm.get(kind) if isinstance(norm, dict) else None
+        if not isinstance(pair, dict) or "offset" not in pair or "scale" not in pair:
+            raise _fail(where, f"normalisation.{kind} must be {{'offset': ..., 'scale': ...}}; got {pair!r}")
+        _check_numbers(pair["offset"], bands, where, f"normalisation.{kind}.offset", True)
+        _check_numbers(pair["scale"], bands, where, f"normalisation.{kind}.scale", True)
+        scales = pair["scale"] if isinstance(pair["scale"], list) else [pair["scale"]]
+        if any(s == 0 for s in scales):
+            raise _fail(where, f"normalisation.{kind}.scale contains 0; expected non-zero scales")
+    if check_digest:
+        digest = manifest.get("sha256")
+        if not isinstance(digest, str) or len(digest) != 64:
+            raise _fail(where, f"manifest sha256 is {digest!r}; expected 64 hex digits")
+    return cfg
+
+
+def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check ``NAME.json`` (``path`` may name either file or the stem). No tensors are read."""
+    _, json_path = weights_paths(path)
+    where = f"weights manifest {json_path}"
+    if not json_path.is_file():
+        raise WeightsError(f"{where}: not found; a weights file is NAME.safetensors plus NAME.json "
+                           "side by side; pass the path of either")
+    try:
+        manifest = json.loads(json_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"{where}: not valid JSON ({exc}); re-export the weights") from exc
+    validate_manifest(manifest, where)
+    return manifest
+
+
+def check_safetensors_header(blob: bytes, where: str) -> dict[str, Any]:
+    """Parse a safetensors header and refuse anything but float tensors laid out in the file.
+
+    Returns the header entries (without ``__metadata__``).
+    """
+    if blob[:2] == b"PK" or blob[:1] == b"\x80":
+        raise _fail(where, "is a pickle / torch.save checkpoint; only safetensors files are accepted "
+                           "(loading pickles can run code); convert it with safetensors.torch.save_file")
+    if len(blob) < 8:
+        raise _fail(where, f"is {len(blob)} bytes long; not a safetensors file")
+    (n,) = struct.unpack("<Q", blob[:8])
+    if n > MAX_HEADER_BYTES or 8 + n > len(blob):
+        raise _fail(where, f"safetensors header length {n} does not fit the file ({len(blob)} bytes); "
+                           "the file is corrupt or not safetensors")
+    try:
+        header = json.loads(blob[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _fail(where, f"safetensors header is not JSON ({exc}); the file is corrupt") from exc
+    if not isinstance(header, dict):
+        raise _fail(where, "safetensors header is not a JSON object")
+    data_len = len(blob) - 8 - n
+    meta = header.pop("__metadata__", {})
+    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
+        raise _fail(where, "safetensors __metadata__ must map strings to strings")
+    for key, entry in header.items():
+        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+            raise _fail(where, f"entry {key!r} is not a tensor record (dtype, shape, data_offsets); "
+                               "only tensors are accepted")
+        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+        if dtype not in FLOAT_DTYPES:
+            raise _fail(where, f"tensor {key!r} has dtype {dtype!r}; expected one of {sorted(FLOAT_DTYPES)}")
+        if (not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape)
+                or not isinstance(offsets, list) or len(offsets) != 2
+                or not all(isinstance(o, int) for o in offsets)):
+            raise _fail(where, f"tensor {key!r} has a malformed shape/offsets record")
+        size = FLOAT_DTYPES[dtype] * math.prod(shape)
+        if not (0 <= offsets[0] <= offsets[1] <= data_len) or offsets[1] - offsets[0] != size:
+            raise _fail(where, f"tensor {key!r} offsets {offsets} do not match its shape {shape} "
+                               f"and dtype {dtype} within {data_len} data bytes; the file is corrupt")
+    return header
+
+
+def load_weights(path: str | os.PathLike[str]) -> tuple[PIFNet, dict[str, Any]]:
+    """Read a weights file: returns (model on CPU in eval mode, manifest).
+
+    Checks, each failing with one :class:`WeightsError`: the manifest's structure, that the
+    .safetensors is not a pickle, its SHA-256 against the manifest, the safetensors header
+    (float tensors only), and that the tensor names and shapes are exactly the model's.
+    """
+    manifest = read_manifest(path)
+    st_path, json_path = weights_paths(path)
+    listed = manifest.get("safetensors", st_path.name)
+    if not isinstance(listed, str) or Path(listed).name != listed or not listed.endswith(".safetensors"):
+        raise WeightsError(f"weights manifest {json_path}: 'safetensors' is {listed!r}; expected the bare "
+                           "name of a .safetensors file in the same folder")
+    st_path = json_path.with_name(listed)
+    where = f"weights {manifest['name']!r} ({st_path})"
+    if not st_path.is_file():
+        raise WeightsError(f"{where}: tensor file not found next to {json_path.name}; copy both files")
+    blob = st_path.read_bytes()
+    if blob[:2] == b"PK" or blob[:1] == b"\x80":
+        check_safetensors_header(blob, where)  # raises the pickle message
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != manifest["sha256"].lower():
+        raise WeightsError(f"{where}: SHA-256 is {digest} but the manifest says {manifest['sha256']}; "
+                           "the file is corrupt or was modified; download or export it again")
+    check_safetensors_header(blob, where)
+    try:
+        tensors = st_load(blob)
+    except SafetensorError as exc:
+        raise WeightsError(f"{where}: safetensors could not read the tensors ({exc})") from exc
+    cfg = validate_manifest(manifest, where)
+    model = PIFNet(cfg)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise WeightsError(f"{where}: tensors do not match the PIF-Net architecture of this engine "
+                           f"(missing {missing[:5]}, unexpected {unexpected[:5]}); "
+                           "export the weights with this engine version")
+    for key, ref in expected.items():
+        if tuple(tensors[key].shape) != tuple(ref.shape):
+            raise WeightsError(f"{where}: tensor {key!r} has shape {tuple(tensors[key].shape)}; "
+                               f"expected {tuple(ref.shape)} for the manifest's config")
+    model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()}, strict=True)
+    model.eval()
+    return model, manifest

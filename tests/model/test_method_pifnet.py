@@ -1,0 +1,91 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+from pifnet_engine.errors import WeightsError
+from pifnet_engine.methods import PairSpec
+from pifnet_engine.methods.pifnet import PIFNetMethod
+from pifnet_engine.model.weights import save_weights
+
+from tests.model.helpers import randomise_zero_inits, tiny_model
+
+WAVES = [450.0, 500.0, 550.0, 600.0, 650.0, 700.0]
+
+
+def _weights(tmp_path: Path, ratio: int = 2, scale: float = 100.0) -> tuple[Path, torch.nn.Module]:
+    model = tiny_model(ratio=ratio)
+    randomise_zero_inits(model)
+    extra = {"name": "tiny_x2", "hsi": {"wavelengths_nm": WAVES, "fwhm_nm": [4.0] * 6},
+             "normalisation": {"hsi": {"offset": 10.0, "scale": scale},
+                               "msi": {"offset": 0.0, "scale": [1.0, 2.0, 4.0]}}}
+    save_weights(tmp_path / "w", model, extra)
+    return tmp_path / "w.safetensors", model.eval()
+
+
+def _pair(**kw: object) -> PairSpec:
+    base: dict[str, object] = dict(hsi_bands=6, msi_bands=3, ratio=2, hsi_name="hsi.tif", msi_name="msi.tif")
+    base.update(kw)
+    return PairSpec(**base)  # type: ignore[arg-type]
+
+
+def test_check_pair_refuses_what_does_not_fit(tmp_path: Path) -> None:
+    path, _ = _weights(tmp_path)
+    method = PIFNetMethod(weights=path)
+    method.check_pair(_pair(hsi_wavelengths_nm=tuple(w + 3.0 for w in WAVES)))  # within 5 nm
+    method.check_pair(_pair())  # no wavelengths on the raster side: counts only
+    with pytest.raises(WeightsError, match=r"HSI 'hsi.tif' has 31 bands but weights 'tiny_x2' expect 6; "
+                                           r"train weights for this sensor with `pifnet-train`, or pass --method gsa"):
+        method.check_pair(_pair(hsi_bands=31))
+    with pytest.raises(WeightsError, match="MSI 'msi.tif' has 4 bands but weights 'tiny_x2' expect 3"):
+        method.check_pair(_pair(msi_bands=4))
+    with pytest.raises(WeightsError, match="ratio is 4 but weights 'tiny_x2' were trained for ratio 2"):
+        method.check_pair(_pair(ratio=4))
+    shifted = tuple(WAVES[:3]) + (612.0,) + tuple(WAVES[4:])
+    with pytest.raises(WeightsError, match=r"band 4 is centred at 612.0 nm but weights 'tiny_x2' expect 600.0 nm"):
+        method.check_pair(_pair(hsi_wavelengths_nm=shifted))
+
+
+def test_fuse_normalises_pads_and_restores_units(tmp_path: Path) -> None:
+    path, model = _weights(tmp_path)
+    method = PIFNetMethod(weights=path)
+    method.check_pair(_pair())
+    torch.manual_seed(0)
+    x, y = torch.rand(2, 6, 5, 3) * 100 + 10, torch.rand(2, 3, 10, 6) * torch.tensor([1.0, 2.0, 4.0]).view(1, 3, 1, 1)
+    with torch.inference_mode():
+        z = method.fuse(x, y)
+        direct = model((x - 10.0) / 100.0, y / torch.tensor([1.0, 2.0, 4.0]).view(1, 3, 1, 1)).fused * 100 + 10
+    assert z.shape == (2, 6, 10, 6)
+    torch.testing.assert_close(z, direct, rtol=1e-5, atol=1e-4)
+
+
+def test_odd_ratio_windows_are_padded(tmp_path: Path) -> None:
+    path, _ = _weights(tmp_path, ratio=3)
+    method = PIFNetMethod(weights=path)
+    method.check_pair(_pair(ratio=3))
+    assert method.window_multiple_lr(3) == 2
+    with torch.inference_mode():
+        z = method.fuse(torch.rand(1, 6, 3, 5), torch.rand(1, 3, 9, 15))
+    assert z.shape == (1, 6, 9, 15) and torch.isfinite(z).all()
+
+
+def test_missing_default_weights_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import pifnet_engine.methods.pifnet as mod
+    monkeypatch.setattr(mod, "DEFAULT_WEIGHTS", tmp_path / "none.safetensors")
+    with pytest.raises(WeightsError, match="no --weights given"):
+        PIFNetMethod()
+
+
+def test_provenance_names_the_weights(tmp_path: Path) -> None:
+    path, _ = _weights(tmp_path)
+    tags = PIFNetMethod(weights=path).provenance()
+    assert tags["PIFNET_METHOD"] == "pifnet" and tags["PIFNET_WEIGHTS"] == "tiny_x2"
+    assert len(tags["PIFNET_WEIGHTS_SHA256"]) == 64
+
+
+def test_context_is_set_in_msi_pixels(tmp_path: Path) -> None:
+    path, _ = _weights(tmp_path)
+    method = PIFNetMethod(weights=path)
+    assert [method.halo_lr_px(r) for r in (2, 3, 4, 8)] == [16, 11, 8, 4]
+    assert [method.default_overlap_lr_px(r) for r in (2, 3, 4, 8)] == [8, 6, 4, 2]
+    assert method.default_batch_size() == 1

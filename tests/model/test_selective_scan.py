@@ -120,6 +120,21 @@ def test_cpu_long_sequence_and_state_sizes() -> None:
 
 
 @needs_numba
+@pytest.mark.parametrize("n", [3, 6, 9])
+def test_cpu_mixed_state_blocks_match_reference(n: int) -> None:
+    """State sizes the kernels split into blocks of 4 plus single states (4+1+1 ...), over
+    more than one forward time block (L > 512), two batches in two groups, float64."""
+    inputs = make_inputs(530, torch.float64, batch=2, dim=4, n=n, groups=2, with_z=False)
+    out_f, state_f, grads_f = run_with_grads(selective_scan_cpu, inputs, True, True)
+    out_r, state_r, grads_r = run_with_grads(selective_scan_ref, inputs, True, True)
+    assert_close_scaled(out_f, out_r, TOL_OUT[torch.float64], f"out n={n}")
+    assert_close_scaled(state_f, state_r, TOL_OUT[torch.float64], f"last_state n={n}")
+    names = [name for name, t in zip(NAMES, inputs) if t is not None]
+    for name, gf, gr in zip(names, grads_f, grads_r):
+        assert_close_scaled(gf, gr, TOL_GRAD[torch.float64], f"grad {name} n={n}")
+
+
+@needs_numba
 def test_cpu_bfloat16_keeps_dtype_and_accumulates_in_float32() -> None:
     inputs = make_inputs(50, torch.bfloat16, groups=2)
     out_f = selective_scan_cpu(*inputs, delta_softplus=True)

@@ -64,26 +64,26 @@ def _run_items(kernel: Callable[[int, int], None], n_items: int) -> None:
 
 
 class _ScanCore(torch.autograd.Function):
-    """(u, dt, A, Bt, Ct) -> (y, last_state).
+    """(u, dt, A, Bg, Cg) -> (y, last_state).
 
-    All CPU, contiguous, one float dtype; Bt, Ct time-major (b, G, l, n).
+    All CPU, contiguous, one float dtype; Bg, Cg grouped (b, G, n, l).
     """
 
     @staticmethod
-    def forward(ctx: Any, u: Tensor, dt: Tensor, A: Tensor, Bt: Tensor, Ct: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(ctx: Any, u: Tensor, dt: Tensor, A: Tensor, Bg: Tensor, Cg: Tensor) -> tuple[Tensor, Tensor]:
         bsz, dim, length = u.shape
         y = u.new_empty((bsz, dim, length))
         last = u.new_empty((bsz, dim, A.shape[1]))
-        args = (u.numpy(), dt.numpy(), A.numpy(), Bt.numpy(), Ct.numpy(), y.numpy(), last.numpy())
+        args = (u.numpy(), dt.numpy(), A.numpy(), Bg.numpy(), Cg.numpy(), y.numpy(), last.numpy())
         _run_items(lambda lo, hi: _kernels.scan_fwd(*args, lo, hi), bsz * dim)
-        ctx.save_for_backward(u, dt, A, Bt, Ct)
+        ctx.save_for_backward(u, dt, A, Bg, Cg)
         return y, last
 
     @staticmethod
     def backward(ctx: Any, dy: Tensor, dlast: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-        u, dt, A, Bt, Ct = ctx.saved_tensors
+        u, dt, A, Bg, Cg = ctx.saved_tensors
         bsz, dim, length = u.shape
-        groups, n = Bt.shape[1], A.shape[1]
+        groups, n = Bg.shape[1], A.shape[1]
         wd = u.dtype
         dy = dy.to(wd).contiguous() if dy is not None else u.new_zeros(u.shape)
         dlast = dlast.to(wd).contiguous() if dlast is not None else u.new_zeros((bsz, dim, n))
@@ -92,12 +92,14 @@ class _ScanCore(torch.autograd.Function):
         du = torch.empty_like(u)
         ddt = torch.empty_like(u)
         dA_part = u.new_empty((bsz, dim, n))
-        dB_part = u.new_zeros((bsz, groups, parts, length, n))
-        dC_part = u.new_zeros((bsz, groups, parts, length, n))
-        args = (u.numpy(), dt.numpy(), A.numpy(), Bt.numpy(), Ct.numpy(), dy.numpy(), dlast.numpy(), parts,
+        dB_part = u.new_empty((bsz, groups, parts, n, length))  # the kernel writes every element
+        dC_part = u.new_empty((bsz, groups, parts, n, length))
+        args = (u.numpy(), dt.numpy(), A.numpy(), Bg.numpy(), Cg.numpy(), dy.numpy(), dlast.numpy(), parts,
                 du.numpy(), ddt.numpy(), dA_part.numpy(), dB_part.numpy(), dC_part.numpy())
         _run_items(lambda lo, hi: _kernels.scan_bwd(*args, lo, hi), bsz * groups * parts)
-        return du, ddt, dA_part.sum(0), dB_part.sum(2), dC_part.sum(2)
+        dB = dB_part[:, :, 0] if parts == 1 else dB_part.sum(2)
+        dC = dC_part[:, :, 0] if parts == 1 else dC_part.sum(2)
+        return du, ddt, dA_part.sum(0), dB, dC
 
 
 def selective_scan_cpu(
@@ -143,10 +145,10 @@ def selective_scan_cpu(
         dt = dt + delta_bias.to(wd)[:, None]
     if delta_softplus:
         dt = F.softplus(dt)
-    # time-major (b, G, l, n) so the kernels' state loops are contiguous; autograd transposes back
-    Bt = (B if B.dim() == 4 else B.unsqueeze(1)).to(wd).transpose(-1, -2).contiguous()
-    Ct = (C if C.dim() == 4 else C.unsqueeze(1)).to(wd).transpose(-1, -2).contiguous()
-    y, last = _ScanCore.apply(u_w.contiguous(), dt.contiguous(), A.to(wd).contiguous(), Bt, Ct)
+    # grouped (b, G, n, l): the kernels read each state's row contiguously in time
+    Bg = (B if B.dim() == 4 else B.unsqueeze(1)).to(wd).contiguous()
+    Cg = (C if C.dim() == 4 else C.unsqueeze(1)).to(wd).contiguous()
+    y, last = _ScanCore.apply(u_w.contiguous(), dt.contiguous(), A.to(wd).contiguous(), Bg, Cg)
     if D is not None:
         y = y + u_w * D.to(wd)[:, None]
     if z is not None:

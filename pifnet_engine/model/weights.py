@@ -245,12 +245,26 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     return manifest
 
 
+def _is_pickle_or_zip(blob: bytes) -> bool:
+    """True for a pickle (protocol 2-5) or a zip (``torch.save``) that is not a safetensors file.
+
+    A safetensors file starts with its little-endian header length, whose first byte may be
+    anything (0x80 for a header of 128 + 256k bytes), so the safetensors reading wins when the
+    length fits the file and a JSON object follows.
+    """
+    if len(blob) >= 9:
+        (n,) = struct.unpack("<Q", blob[:8])
+        if n <= MAX_HEADER_BYTES and 8 + n <= len(blob) and blob[8:9] == b"{":
+            return False
+    return blob[:4] == b"PK\x03\x04" or (blob[:1] == b"\x80" and blob[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"))
+
+
 def check_safetensors_header(blob: bytes, where: str) -> dict[str, Any]:
     """Parse a safetensors header and refuse anything but float tensors laid out in the file.
 
     Returns the header entries (without ``__metadata__``).
     """
-    if blob[:2] == b"PK" or blob[:1] == b"\x80":
+    if _is_pickle_or_zip(blob):
         raise _fail(where, "is a pickle / torch.save checkpoint; only safetensors files are accepted "
                            "(loading pickles can run code); convert it with safetensors.torch.save_file")
     if len(blob) < 8:
@@ -305,7 +319,7 @@ def load_weights(path: str | os.PathLike[str]) -> tuple[PIFNet, dict[str, Any]]:
     if not st_path.is_file():
         raise WeightsError(f"{where}: tensor file not found next to {json_path.name}; copy both files")
     blob = st_path.read_bytes()
-    if blob[:2] == b"PK" or blob[:1] == b"\x80":
+    if _is_pickle_or_zip(blob):
         check_safetensors_header(blob, where)  # raises the pickle message
     digest = hashlib.sha256(blob).hexdigest()
     if digest != manifest["sha256"].lower():

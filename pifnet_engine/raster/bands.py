@@ -141,9 +141,9 @@ def band_tags_for_output(info: BandInfo, band: int) -> dict[str, str]:
     """Band-level metadata to write for 0-based ``band``: wavelength/fwhm in nm, bbl."""
     tags: dict[str, str] = {}
     if info.wavelengths_nm is not None:
-        tags["wavelength"] = f"{info.wavelengths_nm[band]:.6g}"
+        tags["wavelength"] = f"{info.wavelengths_nm[band]:.10g}"
         tags["wavelength_units"] = "Nanometers"
     if info.fwhm_nm is not None:
-        tags["fwhm"] = f"{info.fwhm_nm[band]:.6g}"
+        tags["fwhm"] = f"{info.fwhm_nm[band]:.10g}"
     tags["bbl"] = "1" if info.good[band] else "0"
     return tags

@@ -1,0 +1,189 @@
+"""``pifnet-train``: train PIF-Net on benchmark or georeferenced scenes, evaluate it, export weights.
+
+::
+
+    pifnet-train train --scene cave --data ../shared/data/cave --ratio 4 --protocol paper \\
+        --msi-srf nikon_d700 --out runs/cave_x4 [--epochs 500 --batch-size 8 --lr 1e-4 \\
+        --time-budget 50m --device auto --hidden 64 --blocks 4 --d-state 4]
+    pifnet-train train --out runs/cave_x4 --resume [--time-budget 2h --epochs N --device cuda]
+    pifnet-train evaluate runs/cave_x4 --split validation          # or a weights file NAME.safetensors
+    pifnet-train export runs/cave_x4 -o pifnet_engine/weights/cave_x4
+
+Errors are one ``Error:`` line on stderr with the error class's exit code (1 bad data, 2 bad
+usage); a run stopped by SIGINT / SIGTERM checkpoints first and exits 130 / 143. See
+``docs/training.md``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pifnet_engine import __version__
+from pifnet_engine.errors import PifnetError, UsageError
+from training.datasets import SCENE_KINDS
+from training.pairs import MSI_PRESETS
+from training.run_log import PROGRESS_MODES
+
+#: train options fixed by a run (refused together with --resume).
+RUN_FIXED = ("scene", "ratio", "protocol", "msi_srf", "key", "batch_size", "lr", "lr_step_epochs",
+             "patch_size", "stride", "seed", "hidden", "blocks", "d_state")
+DEFAULTS: dict[str, Any] = {"ratio": 4, "protocol": "paper", "epochs": 500, "batch_size": 8, "lr": 1e-4,
+                            "lr_step_epochs": 200, "patch_size": 64, "seed": 0, "val_every": 1,
+                            "checkpoint_minutes": 10.0, "checkpoint_every": 0, "val_tile_size": 256,
+                            "workers": 0, "device": "auto"}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``text``: ``3600``, ``90s``, ``50m``, ``1.5h``, ``1h30m``."""
+    s = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", s):
+        return float(s)
+    parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", s)
+    if not parts or "".join(a + b for a, b in parts) != s:
+        raise UsageError(f"--time-budget {text!r} is not a duration; expected e.g. 3600, 90s, 50m, 1.5h or 1h30m")
+    return sum(float(v) * {"h": 3600, "m": 60, "s": 1}[u] for v, u in parts)
+
+
+def _command_line(name: str, params: dict[str, Any]) -> str:
+    """The command as it would be typed (options with a value), for manifests and run.json."""
+    out = ["pifnet-train", name]
+    for key, value in params.items():
+        if value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        out += [flag] if value is True else [flag, str(value)]
+    return " ".join(out)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pifnet-train")
+def cli() -> None:
+    """Train PIF-Net weights, evaluate them against GSA and bicubic, export them for the engine."""
+
+
+@cli.command()
+@click.option("--scene", type=click.Choice(SCENE_KINDS), default=None, help="Scene kind (see docs/training.md).")
+@click.option("--data", type=click.Path(path_type=Path), default=None, help="Scene file or folder.")
+@click.option("--ratio", type=click.IntRange(min=2), default=None, help="Resolution ratio s [4].")
+@click.option("--protocol", type=click.Choice(["paper", "centred"]), default=None, help="Simulation protocol [paper].")
+@click.option("--msi-srf", type=click.Choice(sorted(MSI_PRESETS)), default=None,
+              help="MSI to simulate [the scene family's default].")
+@click.option("--key", default=None, help="MATLAB variable of a .mat scene [the only 3-D one].")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Run folder.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs [500].")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Global batch [8].")
+@click.option("--lr", type=float, default=None, help="AdamW learning rate [1e-4].")
+@click.option("--lr-step-epochs", type=click.IntRange(min=1), default=None, help="Halve the lr every N epochs [200].")
+@click.option("--patch-size", type=click.IntRange(min=2), default=None, help="Ground-truth patch side, px [64].")
+@click.option("--stride", type=click.IntRange(min=1), default=None, help="Patch grid step, px [half a patch].")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed [0].")
+@click.option("--hidden", type=click.IntRange(min=1), default=None, help="Model width D [64].")
+@click.option("--blocks", type=click.IntRange(min=1), default=None, help="Model blocks L [4].")
+@click.option("--d-state", type=click.IntRange(min=1), default=None, help="Selective-scan state size N [4].")
+@click.option("--val-every", type=click.IntRange(min=1), default=None, help="Validate every N epochs [1].")
+@click.option("--val-tile-size", type=click.IntRange(min=8), default=None, help="Validation tile, MSI px [256].")
+@click.option("--checkpoint-minutes", type=click.FloatRange(min=0), default=None, help="Checkpoint every N min [10].")
+@click.option("--checkpoint-every", type=click.IntRange(min=0), default=None, help="Checkpoint every N steps [0=off].")
+@click.option("--time-budget", default=None, help="Stop cleanly (checkpoint + validation) after e.g. 50m, 2h.")
+@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after this global step.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="[auto]")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads [torch default].")
+@click.option("--workers", type=click.IntRange(min=0), default=None, help="DataLoader worker processes [0].")
+@click.option("--progress", type=click.Choice(PROGRESS_MODES), default=None,
+              help="bar, log (a line a minute) or none [bar on a terminal, else log].")
+def train(**params: Any) -> None:
+    """Train (or with --resume continue) a run in --out."""
+    from training.train_run import TrainRequest, run_training
+
+    ctx = click.get_current_context()
+    if params["resume"]:
+        fixed = [k for k in RUN_FIXED if params[k] is not None]
+        if fixed:
+            raise UsageError(
+                f"--resume continues the run in {params['out']} with its own settings; drop "
+                f"{', '.join('--' + k.replace('_', '-') for k in fixed)} (only --epochs, --time-budget, "
+                "--max-steps, --device, --threads, --workers, --progress, --val-every, checkpoint options and "
+                "--data, for the same data at a new place, may change)"
+            )
+    elif params["scene"] is None or params["data"] is None:
+        raise UsageError("train needs --scene and --data for a new run (or --resume to continue one)")
+    values = {k: (DEFAULTS.get(k) if v is None else v) for k, v in params.items()}
+    budget = parse_duration(params["time_budget"]) if params["time_budget"] is not None else None
+    progress = params["progress"] or ("bar" if sys.stderr.isatty() else "log")
+    request = TrainRequest(values=values, explicit={k for k, v in params.items() if v is not None},
+                           time_budget_s=budget, progress=progress,
+                           command=_command_line(ctx.info_name or "train", params))
+    result = run_training(request)
+    if result.exit_code:
+        sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--split", type=click.Choice(["test", "validation"]), default="test", show_default=True)
+@click.option("--scene", type=click.Choice(SCENE_KINDS), default=None, help="[the run's / the weights' scene]")
+@click.option("--data", type=click.Path(path_type=Path), default=None, help="[the run's / the weights' data]")
+@click.option("--ratio", type=click.IntRange(min=2), default=None)
+@click.option("--protocol", type=click.Choice(["paper", "centred"]), default=None)
+@click.option("--msi-srf", type=click.Choice(sorted(MSI_PRESETS)), default=None)
+@click.option("--key", default=None)
+@click.option("-o", "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for eval_<split>.json/.md [the run folder / the weights' folder].")
+@click.option("--tile-size", type=click.IntRange(min=8), default=256, show_default=True, help="Engine tile, MSI px.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=None)
+def evaluate(source: Path, split: str, scene: str | None, data: Path | None, ratio: int | None,
+             protocol: str | None, msi_srf: str | None, key: str | None, out: Path | None, tile_size: int,
+             device: str, threads: int | None) -> None:
+    """Score SOURCE (a run folder or a weights file) against GSA and bicubic on whole scenes."""
+    from training.evaluate_run import evaluate_source
+
+    overrides = {"scene": scene, "data": data, "ratio": ratio, "protocol": protocol, "msi_srf": msi_srf, "key": key}
+    json_path, md_path, text = evaluate_source(source, split, overrides, out, tile_size, device, threads)
+    click.echo(text)
+    click.echo(f"wrote {json_path} and {md_path}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="NAME (writes NAME.safetensors + NAME.json).")
+@click.option("--name", default=None, help="Name in the manifest [NAME's file name].")
+@click.option("--notes", default=None, help="Free text stored in the manifest.")
+@click.option("--overwrite", is_flag=True, help="Replace existing files.")
+def export(run_dir: Path, output: Path, name: str | None, notes: str | None, overwrite: bool) -> None:
+    """Write the best validated weights of RUN_DIR as an engine weights file."""
+    from training.export import export_run
+
+    manifest = export_run(run_dir, output, name=name, overwrite=overwrite, notes=notes)
+    val = manifest.get("validation", {}).get("pifnet", {})
+    click.echo(f"exported {manifest['name']} ({manifest['model']['parameters']} parameters, step "
+               f"{manifest['training'].get('step')}) to {output}; validation PSNR {val.get('psnr')}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: errors become one ``Error:`` line and their exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        cli.main(args=args, prog_name="pifnet-train", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("Error: interrupted", err=True)
+        sys.exit(130)
+    except PifnetError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(0)
+
+if __name__ == "__main__":  # torchrun -m training.cli ...
+    main()

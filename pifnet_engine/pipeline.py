@@ -185,7 +185,10 @@ def output_spec(job: Job) -> OutputSpec:
     src_nodata = hsi.original.nodata
     if req.dtype == "float32":
         dtype = "float32"
-        nodata = float(src_nodata) if src_nodata is not None else float("nan")
+        # Keep the HSI's nodata when no fused value can take it (negative, e.g. -9999 or EnMAP's
+        # -32768, or NaN); a nodata of 0 or above (uint16's 0) could collide with data: use NaN.
+        keep = src_nodata is not None and (math.isnan(src_nodata) or src_nodata < 0)
+        nodata = float(src_nodata) if keep else float("nan")
         scales = (1.0,) * hsi.count
         offsets = (0.0,) * hsi.count
     elif req.dtype == "keep":

@@ -556,3 +556,22 @@ def test_progress_json_lines(tmp_path: Path) -> None:
     assert all(e["windows_total"] == total and 0 <= e["windows_done"] <= total for e in progress)
     assert [e["stage"] for e in progress].count("stats") == total
     assert out.exists()
+
+
+def test_float_output_nodata_never_collides_with_data(tmp_path: Path) -> None:
+    """A uint16 HSI with nodata 0: a fused float value of 0.0 must stay data, so the float32
+    output's nodata is NaN (a negative HSI nodata such as -9999 is kept, see above)."""
+    pair = make_pair(tmp_path, bands=5, fine=(30, 30), ratio=3)
+    with rasterio.open(pair.hsi) as src:
+        raw = np.clip(src.read() * 10000, 1, 60000).astype("uint16")
+        raw[:, 2, 3] = 0
+        profile = src.profile
+    profile.update(dtype="uint16", nodata=0)
+    hsi16 = tmp_path / "hsi16.tif"
+    with rasterio.open(hsi16, "w", **profile) as dst:
+        dst.write(raw)
+    out = fuse(hsi16, pair.msi, tmp_path / "out.tif", "--method", "bicubic")
+    with rasterio.open(out) as o:
+        assert math.isnan(o.nodata)
+        data = o.read(1)
+    assert np.isnan(data[6:9, 9:12]).all() and np.isfinite(data[:6]).all()

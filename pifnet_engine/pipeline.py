@@ -49,7 +49,7 @@ class FuseRequest:
     msi: Path
     output: Path | None = None
     method: str = "gsa"
-    weights: Path | None = None
+    weights: str | Path | None = None
     tile_px: int = 256
     overlap_px: int | None = None
     batch_size: int | None = None

@@ -24,7 +24,7 @@ from .options import layout_options, pair_arguments
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--progress", type=click.Choice(["bar", "json", "none"]), default=None,
               help="Progress on stderr [bar on a terminal, else none].")
-def fuse(hsi: Path, msi: Path, output: Path, method: str, weights: Path | None, tile_size: int,
+def fuse(hsi: Path, msi: Path, output: Path, method: str, weights: str | None, tile_size: int,
          overlap: int | None, allow_resample: bool, batch_size: int | None, device: str, dtype: str,
          cog: bool, overwrite: bool, progress: str | None) -> None:
     """Fuse HSI and MSI into a high-resolution hyperspectral GeoTIFF OUT."""

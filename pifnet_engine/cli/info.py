@@ -52,7 +52,7 @@ def describe(job: Job) -> dict[str, object]:
 @pair_arguments
 @layout_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-def info(hsi: Path, msi: Path, method: str, weights: Path | None, tile_size: int, overlap: int | None,
+def info(hsi: Path, msi: Path, method: str, weights: str | None, tile_size: int, overlap: int | None,
          allow_resample: bool, as_json: bool) -> None:
     """Print how HSI and MSI would be put on one grid and cut into windows, without fusing."""
     request = FuseRequest(hsi=hsi, msi=msi, method=method, weights=weights, tile_px=tile_size,

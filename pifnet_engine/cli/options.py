@@ -27,7 +27,8 @@ def layout_options(f: F) -> F:
                      help="Blending overlap between windows, MSI pixels [method default].")(f)
     f = click.option("--tile-size", type=click.IntRange(min=1), default=256, show_default=True,
                      help="Output side of each window, MSI pixels (rounded to the ratio).")(f)
-    f = click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     default=None, help="PIF-Net weights file (.safetensors with its .json manifest).")(f)
+    f = click.option("--weights", type=str, metavar="FILE|NAME",
+                     default=None, help="PIF-Net weights: a .safetensors file (with its .json manifest) "
+                     "or a bundled name [the bundled weights that fit the pair]")(f)
     return click.option("--method", type=click.Choice(METHOD_NAMES), default="gsa", show_default=True,
                         help="Fusion method.")(f)

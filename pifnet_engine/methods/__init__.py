@@ -12,7 +12,7 @@ from .base import FusionMethod, PairSpec, StatsBatch
 METHOD_NAMES = ("pifnet", "gsa", "bicubic")
 
 
-def create_method(name: str, device: torch.device, weights: Path | None = None,
+def create_method(name: str, device: torch.device, weights: str | Path | None = None,
                   **options: object) -> FusionMethod:
     """Build the method ``name`` on ``device``; ``weights`` only for ``pifnet``."""
     if name == "bicubic":

@@ -29,17 +29,65 @@ import torch.nn.functional as F
 
 from ..errors import WeightsError
 from ..model.config import window_multiple_lr
-from ..model.weights import load_weights
+from ..model.pifnet import PIFNet
+from ..model.weights import load_weights, read_manifest
 from .base import FusionMethod, PairSpec
 
-#: Weights used when ``--weights`` is not given (shipped in the package once trained).
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "pifnet_default.safetensors"
+#: Weights files shipped with the package (NAME.safetensors + NAME.json), trained by ``pifnet-train``.
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "weights"
 #: Minimum wavelength tolerance (nm) between the weights' band centres and the raster's.
 WAVELENGTH_TOL_NM = 5.0
 #: Context beyond the contributed area, MSI pixels on every side (converted per ratio).
 HALO_HR_PX = 32
 #: Default cross-fade overlap between neighbouring windows, MSI pixels.
 OVERLAP_HR_PX = 16
+
+
+def bundled_weights() -> list[Path]:
+    """Manifests of the weights shipped in the package, sorted by name."""
+    return sorted(BUNDLED_DIR.glob("*.json")) if BUNDLED_DIR.is_dir() else []
+
+
+def resolve_weights(weights: str | Path) -> Path:
+    """A ``--weights`` value: an existing file (``.safetensors`` or ``.json``) or a bundled name."""
+    path = Path(weights)
+    if path.is_file():
+        return path
+    for candidate in bundled_weights():
+        if candidate.stem == str(weights):
+            return candidate
+    names = ", ".join(p.stem for p in bundled_weights()) or "none"
+    raise WeightsError(
+        f"--weights '{weights}' is neither a file nor a bundled weights name (bundled: {names}); "
+        f"give the path of a .safetensors file written by `pifnet-train export`")
+
+
+def _wavelength_mismatch(side: str, raster_name: str, got: tuple[float, ...] | None,
+                         expected: list[float] | None, fwhm: list[float] | None, weights: str) -> str | None:
+    if got is None or expected is None or len(got) != len(expected):
+        return None
+    for k, (g, e) in enumerate(zip(got, expected)):
+        tol = max(WAVELENGTH_TOL_NM, 0.5 * fwhm[k]) if fwhm else WAVELENGTH_TOL_NM
+        if not math.isfinite(g) or abs(g - e) > tol:
+            return (f"{side} '{raster_name}' band {k + 1} is centred at {g:.1f} nm but weights "
+                    f"'{weights}' expect {e:.1f} nm (tolerance {tol:.1f} nm)")
+    return None
+
+
+def mismatch(manifest: dict, pair: PairSpec) -> str | None:
+    """Why weights with ``manifest`` cannot fuse ``pair`` (band counts, ratio, wavelengths), or None."""
+    cfg, name = manifest["model"]["config"], manifest["name"]
+    if pair.hsi_bands != cfg["hsi_bands"]:
+        return f"HSI '{pair.hsi_name}' has {pair.hsi_bands} bands but weights '{name}' expect {cfg['hsi_bands']}"
+    if pair.msi_bands != cfg["msi_bands"]:
+        return f"MSI '{pair.msi_name}' has {pair.msi_bands} bands but weights '{name}' expect {cfg['msi_bands']}"
+    if pair.ratio != cfg["ratio"]:
+        return (f"the pair's pixel-size ratio is {pair.ratio} but weights '{name}' were trained for "
+                f"ratio {cfg['ratio']}")
+    return (_wavelength_mismatch("HSI", pair.hsi_name, pair.hsi_wavelengths_nm, manifest["hsi"].get("wavelengths_nm"),
+                                 manifest["hsi"].get("fwhm_nm"), name)
+            or _wavelength_mismatch("MSI", pair.msi_name, pair.msi_wavelengths_nm,
+                                    manifest["msi"].get("wavelengths_nm"), None, name))
 
 
 def _per_band(value: float | list[float], bands: int) -> torch.Tensor:
@@ -63,17 +111,22 @@ class PIFNetMethod(FusionMethod):
     def __init__(self, device: torch.device | str = "cpu", weights: str | Path | None = None,
                  autocast: bool = False) -> None:
         super().__init__(device)
-        path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
-        if weights is None and not path.is_file():
-            raise WeightsError(
-                "PIF-Net weights: no --weights given and this installation has no bundled default "
-                f"({path.name}); pass --weights FILE (train one with `pifnet-train`), or use --method gsa"
-            )
+        self.autocast = bool(autocast)
+        self.model: PIFNet | None = None
+        self.manifest: dict = {}
+        self.weights_name = ""
+        if weights is None:
+            # Chosen in check_pair: the first bundled weights file that fits the pair.
+            self._candidates = bundled_weights()
+        else:
+            self._load(resolve_weights(weights))
+            self._candidates = []
+
+    def _load(self, path: Path) -> None:
         model, manifest = load_weights(path)
         self.model = model.to(self.device).eval()
         self.manifest = manifest
         self.weights_name = str(manifest["name"])
-        self.autocast = bool(autocast)
         cfg = model.cfg
         norm = manifest["normalisation"]
         self._hsi_offset = _per_band(norm["hsi"]["offset"], cfg.hsi_bands).to(self.device)
@@ -97,44 +150,35 @@ class PIFNetMethod(FusionMethod):
         return 8 if self.device.type == "cuda" else 1
 
     # --- compatibility -------------------------------------------------------------------------
-    def _refuse(self, what: str) -> WeightsError:
-        return WeightsError(
-            f"{what}; train weights for this sensor with `pifnet-train`, or pass --method gsa"
-        )
-
-    def _check_wavelengths(self, side: str, raster_name: str, got: tuple[float, ...] | None,
-                           expected: list[float] | None, fwhm: list[float] | None) -> None:
-        if got is None or expected is None or len(got) != len(expected):
-            return
-        for k, (g, e) in enumerate(zip(got, expected)):
-            tol = max(WAVELENGTH_TOL_NM, 0.5 * fwhm[k]) if fwhm else WAVELENGTH_TOL_NM
-            if not math.isfinite(g) or abs(g - e) > tol:
-                raise self._refuse(
-                    f"{side} '{raster_name}' band {k + 1} is centred at {g:.1f} nm but weights "
-                    f"'{self.weights_name}' expect {e:.1f} nm (tolerance {tol:.1f} nm)"
-                )
-
     def check_pair(self, pair: PairSpec) -> None:
-        """Refuse a pair whose band counts, ratio or band wavelengths differ from the weights'."""
-        cfg, m = self.model.cfg, self.manifest
-        if pair.hsi_bands != cfg.hsi_bands:
-            raise self._refuse(f"HSI '{pair.hsi_name}' has {pair.hsi_bands} bands but weights "
-                               f"'{self.weights_name}' expect {cfg.hsi_bands}")
-        if pair.msi_bands != cfg.msi_bands:
-            raise self._refuse(f"MSI '{pair.msi_name}' has {pair.msi_bands} bands but weights "
-                               f"'{self.weights_name}' expect {cfg.msi_bands}")
-        if pair.ratio != cfg.ratio:
-            raise self._refuse(f"the pair's pixel-size ratio is {pair.ratio} but weights "
-                               f"'{self.weights_name}' were trained for ratio {cfg.ratio}")
-        self._check_wavelengths("HSI", pair.hsi_name, pair.hsi_wavelengths_nm,
-                                m["hsi"].get("wavelengths_nm"), m["hsi"].get("fwhm_nm"))
-        self._check_wavelengths("MSI", pair.msi_name, pair.msi_wavelengths_nm,
-                                m["msi"].get("wavelengths_nm"), None)
+        """Refuse a pair whose band counts, ratio or band wavelengths differ from the weights'.
+
+        Without ``--weights``, the first bundled weights file that fits the pair is loaded."""
+        if self.model is None:
+            reasons = []
+            for path in self._candidates:
+                manifest = read_manifest(path)
+                why = mismatch(manifest, pair)
+                if why is None:
+                    self._load(path)
+                    break
+                reasons.append(f"{manifest['name']}: {why}")
+            else:
+                listed = "; ".join(reasons) if reasons else "none are installed"
+                raise WeightsError(
+                    f"no bundled PIF-Net weights fit HSI '{pair.hsi_name}' ({pair.hsi_bands} bands) + MSI "
+                    f"'{pair.msi_name}' ({pair.msi_bands} bands) at ratio {pair.ratio} ({listed}); pass "
+                    f"--weights FILE (train weights for this sensor with `pifnet-train`), or use --method gsa")
+        why = mismatch(self.manifest, pair)
+        if why is not None:
+            raise WeightsError(
+                f"{why}; train weights for this sensor with `pifnet-train`, or pass --method gsa")
         super().check_pair(pair)
 
     # --- fusion --------------------------------------------------------------------------------
     def fuse(self, hsi: torch.Tensor, msi: torch.Tensor) -> torch.Tensor:
         """(B, C, h, w) + (B, c, h*s, w*s) in physical units -> (B, C, h*s, w*s), same units."""
+        assert self.model is not None, "check_pair must run before fuse"
         s = self.model.cfg.ratio
         h, w = hsi.shape[-2:]
         k = window_multiple_lr(s)

@@ -13,14 +13,15 @@ from tests.model.helpers import randomise_zero_inits, tiny_model
 WAVES = [450.0, 500.0, 550.0, 600.0, 650.0, 700.0]
 
 
-def _weights(tmp_path: Path, ratio: int = 2, scale: float = 100.0) -> tuple[Path, torch.nn.Module]:
+def _weights(tmp_path: Path, ratio: int = 2, scale: float = 100.0, name: str = "tiny_x2",
+             stem: str = "w") -> tuple[Path, torch.nn.Module]:
     model = tiny_model(ratio=ratio)
     randomise_zero_inits(model)
-    extra = {"name": "tiny_x2", "hsi": {"wavelengths_nm": WAVES, "fwhm_nm": [4.0] * 6},
+    extra = {"name": name, "hsi": {"wavelengths_nm": WAVES, "fwhm_nm": [4.0] * 6},
              "normalisation": {"hsi": {"offset": 10.0, "scale": scale},
                                "msi": {"offset": 0.0, "scale": [1.0, 2.0, 4.0]}}}
-    save_weights(tmp_path / "w", model, extra)
-    return tmp_path / "w.safetensors", model.eval()
+    save_weights(tmp_path / stem, model, extra)
+    return tmp_path / f"{stem}.safetensors", model.eval()
 
 
 def _pair(**kw: object) -> PairSpec:
@@ -69,11 +70,25 @@ def test_odd_ratio_windows_are_padded(tmp_path: Path) -> None:
     assert z.shape == (1, 6, 9, 15) and torch.isfinite(z).all()
 
 
-def test_missing_default_weights_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_bundled_weights_are_chosen_by_fit_and_by_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import pifnet_engine.methods.pifnet as mod
-    monkeypatch.setattr(mod, "DEFAULT_WEIGHTS", tmp_path / "none.safetensors")
-    with pytest.raises(WeightsError, match="no --weights given"):
-        PIFNetMethod()
+    monkeypatch.setattr(mod, "BUNDLED_DIR", tmp_path)
+    # Nothing bundled: a clear refusal at check_pair, before any window is read.
+    method = PIFNetMethod()
+    with pytest.raises(WeightsError, match="no bundled PIF-Net weights fit .*none are installed"):
+        method.check_pair(_pair())
+    # One that does not fit (ratio 3) and one that does (ratio 2): the fitting one is loaded.
+    _weights(tmp_path, ratio=3, name="tiny_x3", stem="tiny_x3")
+    _weights(tmp_path, name="tiny_x2", stem="tiny_x2")
+    method = PIFNetMethod()
+    method.check_pair(_pair())
+    assert method.weights_name == "tiny_x2"
+    with pytest.raises(WeightsError, match="tiny_x3: the pair's pixel-size ratio is 5"):
+        PIFNetMethod().check_pair(_pair(ratio=5))
+    # By bundled name, and an unknown name.
+    assert PIFNetMethod(weights="tiny_x2").weights_name == "tiny_x2"
+    with pytest.raises(WeightsError, match="neither a file nor a bundled weights name .*tiny_x2"):
+        PIFNetMethod(weights="nope")
 
 
 def test_provenance_names_the_weights(tmp_path: Path) -> None:

@@ -7,8 +7,6 @@ masks and NaN; scale/offset. Outputs: checked with rasterio AND with Debian's ``
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 import os
@@ -24,7 +22,6 @@ from affine import Affine
 from rasterio.enums import Compression, MaskFlags
 
 import pifnet_engine
-from pifnet_engine.cli.main import main
 from pifnet_engine.errors import InputDataError
 from pifnet_engine.raster.bands import BandInfo, parse_envi_list, read_band_info, unit_factor_nm
 from tests.engine.scenes import make_pair, smooth_cube, write_raster
@@ -37,18 +34,7 @@ T_HSI = Affine(30.0, 0, 360000.0, 0, -30.0, 5810000.0)
 
 # --- helpers ---------------------------------------------------------------------------------
 
-def fuse(hsi: Path, msi: Path, out: Path, *extra: str) -> Path:
-    """Run ``pifnet-engine fuse`` in-process the way the console script does; fail on non-zero."""
-    err = io.StringIO()
-    args = ["fuse", str(hsi), str(msi), "-o", str(out), "--progress", "none", *extra]
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            main(args)
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    assert code == 0, f"pifnet-engine {' '.join(args)} exited {code}: {err.getvalue()}"
-    return out
+from tests.engine.cli_runner import fuse  # noqa: E402
 
 
 def gdalinfo_json(path: Path) -> dict:

@@ -5,27 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 import rasterio
 from affine import Affine
 from click.testing import CliRunner
 
-from pifnet_engine.cli.main import cli, main
+from pifnet_engine.cli.main import cli
+from tests.engine.cli_runner import run
 from tests.engine.scenes import make_pair, smooth_cube, write_raster
-
-
-def run(args: list[str]) -> tuple[int, str]:
-    """Run the CLI the way the console script does (one-line errors, exit codes)."""
-    import contextlib
-    import io
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            main(args)
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    return code, err.getvalue()
 
 
 def leftovers(folder: Path) -> list[str]:

@@ -9,8 +9,6 @@ coarse pixel) and 9 pixels above it (outside), so the output is the MSI grid ove
 
 from __future__ import annotations
 
-import contextlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +20,6 @@ import torch.nn.functional as F
 from affine import Affine
 from rasterio.merge import merge
 
-from pifnet_engine.cli.main import main
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "enmap_potsdam_tiles"
 TILES = ["enmap_potsdam_tile_96_0.tif", "enmap_potsdam_tile_128_0.tif", "enmap_potsdam_tile_96_32.tif"]
@@ -50,17 +47,7 @@ class RealPair:
     fwhm: list[float]
 
 
-def fuse(hsi: Path, msi: Path, out: Path, *extra: str) -> Path:
-    err = io.StringIO()
-    args = ["fuse", str(hsi), str(msi), "-o", str(out), "--progress", "none", *extra]
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            main(args)
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    assert code == 0, f"pifnet-engine {' '.join(args)} exited {code}: {err.getvalue()}"
-    return out
+from tests.engine.cli_runner import fuse  # noqa: E402
 
 
 @pytest.fixture(scope="module")

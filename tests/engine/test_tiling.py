@@ -12,7 +12,7 @@ from rasterio.windows import Window
 
 from pifnet_engine.grid import GridPlan
 from pifnet_engine.tiling import TileLayout
-from tests.engine.test_grid_and_refusals import run
+from tests.engine.cli_runner import run
 from tests.engine.scenes import make_pair
 
 

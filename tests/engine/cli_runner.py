@@ -1,0 +1,29 @@
+"""Running ``pifnet-engine`` in-process exactly as the console script does (tests only)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+from pifnet_engine.cli.main import main
+
+
+def run(args: list[str]) -> tuple[int, str]:
+    """Run the CLI with ``args``; returns (exit code, stderr). One-line errors, exit codes."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            main(args)
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    return code, err.getvalue()
+
+
+def fuse(hsi: Path, msi: Path, out: Path, *extra: str) -> Path:
+    """``pifnet-engine fuse HSI MSI -o OUT --progress none EXTRA...``; fails the test on non-zero exit."""
+    args = ["fuse", str(hsi), str(msi), "-o", str(out), "--progress", "none", *extra]
+    code, err = run(args)
+    assert code == 0, f"pifnet-engine {' '.join(args)} exited {code}: {err}"
+    return out

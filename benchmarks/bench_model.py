@@ -63,27 +63,30 @@ def pick_scan(kind: str) -> Callable[..., Any]:
 
 
 def time_forward(model: PIFNet, device: torch.device, lr: int, repeats: int, scan: Callable[..., Any],
-                 autocast: bool = False) -> tuple[float, float]:
-    """Median seconds per forward of one window and the median scan share of it."""
+                 autocast: bool = False) -> tuple[float, float, float]:
+    """Median wall seconds per forward of one window, the median scan share of it, and the median
+    process CPU seconds (with --threads 1 on an idle machine CPU ~= wall; on a shared machine the
+    CPU time is the figure that other processes do not inflate)."""
     g = torch.Generator().manual_seed(0)
     x = torch.rand(1, 103, lr, lr, generator=g).to(device)
     y = torch.rand(1, 4, lr * 4, lr * 4, generator=g).to(device)
     timer = ScanTimer(scan, device)
     ssmm_module.selective_scan_fn = timer
-    times, shares = [], []
+    times, shares, cpu = [], [], []
     ctx = torch.autocast("cuda", dtype=torch.bfloat16) if autocast else torch.autocast("cpu", enabled=False)
     with torch.inference_mode(), ctx:
         for i in range(repeats + 1):
             timer.seconds = 0.0
             timer._sync()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             model(x, y, with_reference=False)
             timer._sync()
             dt = time.perf_counter() - t0
             if i:  # the first run warms up (numba compilation, cuDNN autotuning, allocator)
                 times.append(dt)
+                cpu.append(time.process_time() - c0)
                 shares.append(timer.seconds / dt)
-    return statistics.median(times), statistics.median(shares)
+    return statistics.median(times), statistics.median(shares), statistics.median(cpu)
 
 
 def smooth_field(shape: tuple[int, ...], sigma_px: float, g: torch.Generator) -> torch.Tensor:
@@ -155,8 +158,8 @@ def main() -> None:
           f"{torch.get_num_threads()} CPU threads, scan={args.scan}")
     print(f"forward of one {out_px}x{out_px} output window (LR {args.lr_size}x{args.lr_size}), batch 1, "
           f"median of {args.repeats}")
-    print("| d_state | parameters | device | seconds / window | scan share |")
-    print("|---|---|---|---|---|")
+    print("| d_state | parameters | device | seconds / window | CPU seconds / window | scan share |")
+    print("|---|---|---|---|---|---|")
     for n in args.d_states:
         torch.manual_seed(0)
         model = PIFNet(PIFNetConfig(**PAPER, d_state=n)).eval()
@@ -165,9 +168,9 @@ def main() -> None:
             m = model.to(dev)
             variants = [False, True] if dev.type == "cuda" else [False]
             for amp in variants:
-                sec, share = time_forward(m, dev, args.lr_size, args.repeats, scan, autocast=amp)
+                sec, share, cpu = time_forward(m, dev, args.lr_size, args.repeats, scan, autocast=amp)
                 label = f"{dev.type}{' bf16' if amp else ''}"
-                print(f"| {n} | {params:,} | {label} | {sec:.3f} | {100 * share:.0f} % |")
+                print(f"| {n} | {params:,} | {label} | {sec:.3f} | {cpu:.3f} | {100 * share:.0f} % |")
         last = model
     print("\nparameters by part (last d_state):",
           ", ".join(f"{k} {v:,}" for k, v in parameter_breakdown(last.cpu()).items()))

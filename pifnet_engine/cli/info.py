@@ -23,13 +23,13 @@ def describe(job: Job) -> dict[str, object]:
     hsi_ds, msi_ds = job.hsi.original, job.msi.original
     return {
         "hsi": {"path": str(job.request.hsi), "crs": hsi_ds.crs.to_string(), "size": [hsi_ds.width, hsi_ds.height],
-                "bands": hsi_ds.count, "pixel_size": list(p.hsi_res), "dtype": hsi_ds.dtypes[0],
+                "bands": job.hsi.count, "pixel_size": list(p.hsi_res), "dtype": hsi_ds.dtypes[0],
                 "nodata": hsi_ds.nodata,
                 "wavelengths_nm": list(job.hsi.band_info.wavelengths_nm or []) or None,
                 "fwhm_nm": list(job.hsi.band_info.fwhm_nm or []) or None,
                 "bad_bands": [i + 1 for i, g in enumerate(job.hsi.band_info.good) if not g]},
         "msi": {"path": str(job.request.msi), "crs": msi_ds.crs.to_string(), "size": [msi_ds.width, msi_ds.height],
-                "bands": msi_ds.count, "pixel_size": list(p.msi_res), "dtype": msi_ds.dtypes[0],
+                "bands": job.msi.count, "pixel_size": list(p.msi_res), "dtype": msi_ds.dtypes[0],
                 "nodata": msi_ds.nodata,
                 "wavelengths_nm": list(job.msi.band_info.wavelengths_nm or []) or None},
         "ratio": p.ratio,

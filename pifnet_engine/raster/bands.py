@@ -49,6 +49,14 @@ class BandInfo:
     def n_good(self) -> int:
         return sum(self.good)
 
+    def subset(self, bands: list[int]) -> "BandInfo":
+        """The metadata of the 0-based ``bands`` only (e.g. without an alpha band)."""
+        def pick(values: tuple | None) -> tuple | None:
+            return None if values is None else tuple(values[b] for b in bands)
+        return BandInfo(count=len(bands), wavelengths_nm=pick(self.wavelengths_nm), fwhm_nm=pick(self.fwhm_nm),
+                        good=tuple(self.good[b] for b in bands),
+                        descriptions=tuple(self.descriptions[b] for b in bands), source=self.source)
+
 
 def unit_factor_nm(units: str | None, values: list[float]) -> float:
     """Multiplier that turns ``values`` given in ``units`` into nanometres.

@@ -2,7 +2,7 @@
 
 A :class:`RasterSource` wraps an open rasterio dataset (or a ``WarpedVRT`` of one) and reads any
 window, also one that reaches beyond the raster: the part inside is read, invalid pixels
-(nodata value, internal/alpha mask, NaN) are flagged, and the outside is filled by repeating the
+(nodata value, internal mask, alpha band, NaN) are flagged, and the outside is filled by repeating the
 nearest edge pixel and flagged invalid. Values come back as float32 after GDAL's per-band
 scale/offset (``value = raw * scale + offset``).
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import rasterio
-from rasterio.enums import MaskFlags
+from rasterio.enums import ColorInterp, MaskFlags
 from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
@@ -54,10 +54,16 @@ class RasterSource:
         self.dataset = dataset
         self.original = original if original is not None else dataset
         self.role = role
-        self.band_info: BandInfo = read_band_info(self.original)
-        self.count = self.original.count
-        self.scales = np.array([s if s is not None else 1.0 for s in self.original.scales], np.float64)
-        self.offsets = np.array([o if o is not None else 0.0 for o in self.original.offsets], np.float64)
+        # An alpha band (e.g. an RGBA camera image) is a validity mask, not a spectral band.
+        interp = self.original.colorinterp
+        self._alpha = [i + 1 for i, ci in enumerate(interp) if ci == ColorInterp.alpha][:1]
+        data = [i for i in range(self.original.count) if i + 1 not in self._alpha]
+        self._indexes = [i + 1 for i in data]
+        info = read_band_info(self.original)
+        self.band_info: BandInfo = info.subset(data) if self._alpha else info
+        self.count = len(data)
+        self.scales = np.array([self.original.scales[i] or 1.0 for i in data], np.float64)
+        self.offsets = np.array([self.original.offsets[i] or 0.0 for i in data], np.float64)
         self.nodata = dataset.nodata
         self.dtype = np.dtype(self.original.dtypes[0])
         flags = dataset.mask_flag_enums[0] if dataset.count else []
@@ -91,7 +97,7 @@ class RasterSource:
         if r1 <= r0 or c1 <= c0:
             return WindowData(np.zeros((self.count, h, w), np.float32), np.zeros((h, w), bool))
         inner = Window(c0, r0, c1 - c0, r1 - r0)
-        raw = self.dataset.read(window=inner)
+        raw = self.dataset.read(self._indexes, window=inner)
         valid = np.ones(raw.shape[1:], bool)
         good = raw[self._good_idx]
         if self.nodata is not None and not (isinstance(self.nodata, float) and math.isnan(self.nodata)):
@@ -99,7 +105,9 @@ class RasterSource:
         if raw.dtype.kind == "f":
             valid &= ~np.any(np.isnan(good), axis=0)
         if self._use_gdal_mask:
-            valid &= self.dataset.read_masks(1, window=inner) > 0
+            valid &= self.dataset.read_masks(self._indexes[0], window=inner) > 0
+        if self._alpha:
+            valid &= self.dataset.read(self._alpha[0], window=inner) > 0
         values = raw.astype(np.float32)
         if np.any(self.scales != 1.0) or np.any(self.offsets != 0.0):
             values = (values * self.scales[:, None, None] + self.offsets[:, None, None]).astype(np.float32)

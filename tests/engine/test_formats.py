@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import rasterio
 from affine import Affine
-from rasterio.enums import Compression, MaskFlags
+from rasterio.enums import ColorInterp, Compression, MaskFlags
 
 import pifnet_engine
 from pifnet_engine.errors import InputDataError
@@ -561,3 +561,37 @@ def test_float_output_nodata_never_collides_with_data(tmp_path: Path) -> None:
         assert math.isnan(o.nodata)
         data = o.read(1)
     assert np.isnan(data[6:9, 9:12]).all() and np.isfinite(data[:6]).all()
+
+
+def test_msi_alpha_band_is_a_mask_not_a_band(tmp_path: Path) -> None:
+    """An RGBA MSI (camera image): the alpha band masks pixels and is not fused as a 4th band."""
+    pair = make_pair(tmp_path, bands=6, msi_bands=3, fine=(30, 30), ratio=3)
+    with rasterio.open(pair.msi) as src:
+        rgb = src.read()
+        profile = src.profile
+    alpha = np.full((1, 30, 30), 255, np.float32)
+    alpha[0, 10:13, 4:9] = 0
+    profile.update(count=4)
+    rgba = tmp_path / "rgba.tif"
+    with rasterio.open(rgba, "w", **profile) as dst:
+        dst.write(np.concatenate([rgb, alpha]))
+        dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha]
+    ref = fuse(pair.hsi, pair.msi, tmp_path / "ref.tif", "--method", "gsa")
+    out = fuse(pair.hsi, rgba, tmp_path / "out.tif", "--method", "gsa")
+    with rasterio.open(out) as o, rasterio.open(ref) as r:
+        assert o.count == 6
+        z, zr = o.read(masked=True), r.read()
+        assert z.mask[:, 10:13, 4:9].all() and z.mask.sum() == 6 * 15
+        # Elsewhere the result equals fusing the plain RGB MSI, up to the GSA statistics (which
+        # now leave out the masked pixels).
+        keep = ~z.mask[0]
+        assert np.abs(z.data[:, keep] - zr[:, keep]).max() < 0.02
+    code, text = run_info(pair.hsi, rgba)
+    assert code == 0 and json.loads(text)["msi"]["bands"] == 3
+
+
+def run_info(hsi: Path, msi: Path) -> tuple[int, str]:
+    from click.testing import CliRunner
+    from pifnet_engine.cli.main import cli
+    result = CliRunner().invoke(cli, ["info", str(hsi), str(msi), "--json"])
+    return result.exit_code, result.output

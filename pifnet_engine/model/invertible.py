@@ -15,7 +15,8 @@ coupling (RealNVP, Glow, IRN) do; then the Jacobian is triangular with log|det| 
 
 Decision: I2's output projection starts at zero, so at initialisation every coupling has scale 1
 and log-det 0 (Glow's zero-init; the paper is silent). Optional soft clamp of s: see
-``PIFNetConfig.log_scale_clamp`` (off by default = the paper's plain exp).
+``PIFNetConfig.log_scale_clamp`` (2.0 by default; ``None`` = the paper's plain exp, whose
+log-determinant term in eq. 4 is unbounded below: see the config's docstring).
 """
 
 from __future__ import annotations

@@ -65,13 +65,34 @@ def format_manifest(m: dict[str, Any]) -> str:
 
 
 @weights.command("show")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("file", type=str, metavar="FILE|NAME")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
-def show(file: Path, as_json: bool) -> None:
-    """Print the manifest of weights FILE (NAME, NAME.safetensors or NAME.json)."""
-    manifest = read_manifest(file)
+def show(file: str, as_json: bool) -> None:
+    """Print the manifest of weights FILE (NAME, NAME.safetensors or NAME.json) or of a bundled
+    weights NAME (see `pifnet-engine weights list`)."""
+    from ..methods.pifnet import bundled_weights
+
+    bundled = {p.stem: p for p in bundled_weights()}
+    path = Path(file) if Path(file).exists() or file not in bundled else bundled[file]
+    manifest = read_manifest(path)
     if as_json:
         click.echo(json.dumps(manifest, indent=2))
     else:
-        click.echo(f"file:            {weights_paths(file)[0]}")
+        click.echo(f"file:            {weights_paths(path)[0]}")
         click.echo(format_manifest(manifest))
+
+
+@weights.command("list")
+def list_bundled() -> None:
+    """List the weights bundled with this installation (usable as --weights NAME)."""
+    from ..methods.pifnet import bundled_weights
+
+    paths = bundled_weights()
+    if not paths:
+        click.echo("no bundled weights; train some with `pifnet-train` and pass --weights FILE")
+    for p in paths:
+        m = read_manifest(p)
+        cfg = m["model"]["config"]
+        protocol = (m.get("training") or {}).get("protocol", "?")
+        click.echo(f"{m['name']:<16} HSI {cfg['hsi_bands']} bands -> MSI {cfg['msi_bands']} bands, ratio "
+                   f"{cfg['ratio']}, protocol {protocol}  ({p.with_suffix('.safetensors')})")

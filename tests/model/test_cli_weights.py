@@ -41,3 +41,16 @@ def test_main_cli_reports_one_error_line(tmp_path: Path, capsys) -> None:  # typ
     assert exc.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("Error: weights manifest") and "not found" in err[0]
+
+
+def test_list_and_show_bundled_by_name(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pifnet_engine.methods.pifnet as mod
+
+    monkeypatch.setattr(mod, "BUNDLED_DIR", tmp_path)
+    runner = CliRunner()
+    assert "no bundled weights" in runner.invoke(weights, ["list"]).output
+    save_weights(tmp_path / "tiny_x2", tiny_model(), {"training": {"protocol": "centred"}})
+    res = runner.invoke(weights, ["list"])
+    assert res.exit_code == 0 and res.output.startswith("tiny_x2") and "protocol centred" in res.output
+    res = runner.invoke(weights, ["show", "tiny_x2"])
+    assert res.exit_code == 0 and "name:            tiny_x2" in res.output

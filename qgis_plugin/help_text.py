@@ -32,8 +32,9 @@ grids are refused. The two rasters must overlap.</li>
 <h3>Methods</h3>
 <ul>
 <li><b>PIF-Net</b>: the neural network of Li, Wang &amp; Xu (invertible Mamba with
-fusion-aware LoRA). Sharpest results; needs weights trained for this HSI sensor and MSI band
-set (the <i>Weights file</i>, or the engine's bundled default when empty). A GPU
+fusion-aware LoRA). Its quality depends on the weights: they must be trained for this HSI
+sensor, MSI band set and ratio (the <i>Weights file</i>; when empty the engine picks the bundled
+weights that fit, e.g. EnMAP to Sentinel-2 at 3x, and refuses otherwise). A GPU
 (<i>Device</i> cuda or auto) makes it much faster.</li>
 <li><b>GSA</b>: Gram-Schmidt adaptive component substitution. Fast, no weights, good
 general default.</li>

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -155,11 +154,11 @@ def make_layout(plan: GridPlan, method: FusionMethod, tile_px: int, overlap_px: 
     return TileLayout(plan, tile, overlap, halo)
 
 
-def _stats_pass(job: Job, reporter: Reporter, f0: float, f1: float, total: int) -> None:
-    """Feed every core window (no halo) to ``method.accumulate``."""
+def _stats_pass(job: Job, tiles: list[Tile], reporter: Reporter, f0: float, f1: float) -> None:
+    """Feed the core (no halo) of every tile to ``method.accumulate``."""
     layout, r = job.layout, job.plan.ratio
     reader = PairReader(job.plan, job.hsi, job.msi)
-    tiles = layout.tiles()
+    total = len(tiles)
     reach = layout.overlap_px + layout.halo_px
     for n, tile in enumerate(tiles, start=1):
         core = Window(tile.read.col_off + reach, tile.read.row_off + reach, layout.tile_px, layout.tile_px)
@@ -238,7 +237,7 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> Path:
                        windows_total=total)
         f_stats = 0.25 if job.method.needs_statistics else 0.0
         if job.method.needs_statistics:
-            _stats_pass(job, reporter, 0.0, f_stats, total)
+            _stats_pass(job, tiles, reporter, 0.0, f_stats)
         spec = output_spec(job)
         reader = PairReader(job.plan, job.hsi, job.msi)
         ow = job.plan.out_window

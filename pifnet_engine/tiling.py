@@ -12,6 +12,7 @@ All quantities are in MSI pixels (``*_px``) of the MSI raster, multiples of the 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -90,9 +91,14 @@ class TileLayout:
     def n_tiles(self) -> int:
         return len(self.row_starts) * len(self.col_starts)
 
-    def _extent(self, starts: list[int], i: int, out0: int, out1: int) -> tuple[int, int]:
+    def _span(self, starts: list[int], i: int) -> tuple[int, int]:
+        """[lo, hi) that tile ``i`` contributes to along one axis (before clipping to the output)."""
         lo = starts[i] - (self.overlap_px if i > 0 else 0)
         hi = starts[i] + self.tile_px + (self.overlap_px if i + 1 < len(starts) else 0)
+        return lo, hi
+
+    def _extent(self, starts: list[int], i: int, out0: int, out1: int) -> tuple[int, int]:
+        lo, hi = self._span(starts, i)
         return max(lo, out0), min(hi, out1)
 
     def tiles(self) -> list[Tile]:
@@ -122,42 +128,40 @@ class TileLayout:
                           int(c.col_off), int(c.col_off + c.width), self.overlap_px)
         return np.outer(wy, wx).astype(np.float32)
 
-    def _breaks(self, starts: list[int], out0: int, out1: int) -> list[int]:
+    def _axis_blocks(self, starts: list[int], out0: int, out1: int) -> tuple[list[int], list[int]]:
+        """Break points along one axis and, per interval between them, how many tiles cover it.
+
+        Every contribution edge is a break point, so a tile's intervals are found by bisection:
+        the work per tile does not grow with the number of tiles in the scene.
+        """
         pts = {out0, out1}
         for s in starts[1:]:
             pts.update((s - self.overlap_px, s + self.overlap_px))
-        return sorted(p for p in pts if out0 <= p <= out1)
+        breaks = sorted(p for p in pts if out0 <= p <= out1)
+        counts = [0] * (len(breaks) - 1)
+        for i in range(len(starts)):
+            lo, hi = self._span(starts, i)
+            for k in range(bisect_left(breaks, max(lo, out0)), bisect_left(breaks, min(hi, out1))):
+                counts[k] += 1
+        return breaks, counts
 
     @cached_property
-    def blocks(self) -> tuple[list[int], list[int]]:
-        """Row and column break points: output blocks with a fixed set of contributing tiles."""
+    def _row_blocks(self) -> tuple[list[int], list[int]]:
         ow = self.plan.out_window
-        rows = self._breaks(self.row_starts, int(ow.row_off), int(ow.row_off + ow.height))
-        cols = self._breaks(self.col_starts, int(ow.col_off), int(ow.col_off + ow.width))
-        return rows, cols
+        return self._axis_blocks(self.row_starts, int(ow.row_off), int(ow.row_off + ow.height))
+
+    @cached_property
+    def _col_blocks(self) -> tuple[list[int], list[int]]:
+        ow = self.plan.out_window
+        return self._axis_blocks(self.col_starts, int(ow.col_off), int(ow.col_off + ow.width))
 
     def blocks_of(self, tile: Tile) -> list[tuple[tuple[int, int], Window, int]]:
         """Blocks inside ``tile.contrib``: (block key, window, number of contributing tiles)."""
-        rows, cols = self.blocks
+        rows, row_counts = self._row_blocks
+        cols, col_counts = self._col_blocks
         c = tile.contrib
-        out = []
-        for a in range(len(rows) - 1):
-            if rows[a] < c.row_off or rows[a + 1] > c.row_off + c.height:
-                continue
-            nr = self._cover_count(self.row_starts, rows[a], rows[a + 1])
-            for b in range(len(cols) - 1):
-                if cols[b] < c.col_off or cols[b + 1] > c.col_off + c.width:
-                    continue
-                nc = self._cover_count(self.col_starts, cols[b], cols[b + 1])
-                out.append(((a, b), Window(cols[b], rows[a], cols[b + 1] - cols[b], rows[a + 1] - rows[a]),
-                            nr * nc))
-        return out
-
-    def _cover_count(self, starts: list[int], lo: int, hi: int) -> int:
-        n = 0
-        for i, s in enumerate(starts):
-            a = s - (self.overlap_px if i > 0 else 0)
-            b = s + self.tile_px + (self.overlap_px if i + 1 < len(starts) else 0)
-            if a <= lo and hi <= b:
-                n += 1
-        return n
+        a0, a1 = bisect_left(rows, int(c.row_off)), bisect_left(rows, int(c.row_off + c.height))
+        b0, b1 = bisect_left(cols, int(c.col_off)), bisect_left(cols, int(c.col_off + c.width))
+        return [((a, b), Window(cols[b], rows[a], cols[b + 1] - cols[b], rows[a + 1] - rows[a]),
+                 row_counts[a] * col_counts[b])
+                for a in range(a0, a1) for b in range(b0, b1)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,16 @@ class OutputSpec:
     tags: dict[str, str] = field(default_factory=dict)
     cog: bool = False
 
+    @cached_property
+    def identity_scaling(self) -> bool:
+        """True when raw = physical (scale 1, offset 0 for every band)."""
+        return all(v == 1.0 for v in self.scales) and all(v == 0.0 for v in self.offsets)
+
+    @cached_property
+    def bad_bands(self) -> np.ndarray:
+        """(C,) bool, True for bad bands (written as nodata)."""
+        return np.array([not g for g in self.band_info.good])
+
 
 def check_output_path(out: Path, inputs: list[Path], overwrite: bool) -> None:
     """Refuse an output that equals an input, exists without ``overwrite``, or cannot be written."""
@@ -74,10 +85,13 @@ def to_output_dtype(values: np.ndarray, valid: np.ndarray, spec: OutputSpec) -> 
     the nodata value is moved one step away from it.
     """
     dtype = np.dtype(spec.dtype)
-    scales = np.asarray(spec.scales, np.float64)[:, None, None]
-    offsets = np.asarray(spec.offsets, np.float64)[:, None, None]
-    raw = (values.astype(np.float64) - offsets) / scales
-    bad = np.array([not g for g in spec.band_info.good])
+    if spec.identity_scaling:
+        raw = values.astype(np.float64) if dtype.kind in "iu" else values
+    else:
+        scales = np.asarray(spec.scales, np.float64)[:, None, None]
+        offsets = np.asarray(spec.offsets, np.float64)[:, None, None]
+        raw = (values.astype(np.float64) - offsets) / scales
+    bad = spec.bad_bands
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
         raw = np.clip(np.rint(raw), info.min, info.max)

@@ -100,10 +100,12 @@ def evaluate_scenes(
     for sim in sims:
         lr, msi, valid = scene_inputs(sim)
         entry: dict[str, Any] = {"name": sim.name, "shape": list(sim.target.shape), "metrics": {}, "seconds": {}}
-        # Bad bands (e.g. EnMAP's water-vapour bands, zero everywhere) carry no signal: leave them
-        # out of the metrics (NaN bands are dropped by all_metrics).
-        target = sim.target.copy()
-        target[np.all(target == 0.0, axis=(1, 2))] = np.nan
+        # Bad bands (e.g. EnMAP's water-vapour bands) carry no signal: leave them out of the
+        # metrics (all_metrics drops bands that are NaN in the reference).
+        target = sim.target
+        if sim.good_bands is not None and not all(sim.good_bands):
+            target = target.copy()
+            target[~np.array(sim.good_bands)] = np.nan
         for label, method in methods:
             t0 = time.perf_counter()
             est = fuse_arrays(lr * np.float32(scale), msi * np.float32(scale), method=method, tile_px=tile_px,

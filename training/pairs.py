@@ -148,7 +148,8 @@ class SimulatedScene:
     - ``hr_msi``: (c, H, W) float32;
     - ``clean``: (H/s, W/s) bool, True where a coarse pixel's LR (every variant) and all its
       fine pixels come from valid data only;
-    - ``response``: (c, C) the spectral response matrix used; ``msi_preset``: its name.
+    - ``response``: (c, C) the spectral response matrix used; ``msi_preset``: its name;
+    - ``good_bands``: the scene's bad-band list (False = bad band, no signal), ``None`` = all good.
     """
 
     name: str
@@ -160,6 +161,7 @@ class SimulatedScene:
     clean: np.ndarray
     response: np.ndarray
     msi_preset: str = "custom"
+    good_bands: tuple[bool, ...] | None = None
 
     @property
     def lr_hsi(self) -> np.ndarray:
@@ -230,6 +232,7 @@ def simulate_scene(
         clean=clean,
         response=response,
         msi_preset=msi_preset or "custom",
+        good_bands=None if scene.good_bands is None else tuple(bool(g) for g in scene.good_bands),
     )
 
 

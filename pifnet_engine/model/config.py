@@ -55,7 +55,7 @@ class PIFNetConfig:
             first CPU runs, L_inv fell to -310 per coupled value on EnMAP (750 steps) and -14 on
             CAVE (250 steps), i.e. the low-frequency features were scaled by ~exp(-310) = 0 and
             the coupling stopped being invertible. The clamp keeps the paper's loss term and
-            bounds it (L_inv >= -c).
+            bounds it (L_inv >= -c per block, -c * blocks in total).
     """
 
     hsi_bands: int

@@ -259,14 +259,18 @@ def _is_pickle_or_zip(blob: bytes) -> bool:
     return blob[:4] == b"PK\x03\x04" or (blob[:1] == b"\x80" and blob[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"))
 
 
+def _refuse_pickle(blob: bytes, where: str) -> None:
+    if _is_pickle_or_zip(blob):
+        raise _fail(where, "is a pickle / torch.save checkpoint; only safetensors files are accepted "
+                           "(loading pickles can run code); convert it with safetensors.torch.save_file")
+
+
 def check_safetensors_header(blob: bytes, where: str) -> dict[str, Any]:
     """Parse a safetensors header and refuse anything but float tensors laid out in the file.
 
     Returns the header entries (without ``__metadata__``).
     """
-    if _is_pickle_or_zip(blob):
-        raise _fail(where, "is a pickle / torch.save checkpoint; only safetensors files are accepted "
-                           "(loading pickles can run code); convert it with safetensors.torch.save_file")
+    _refuse_pickle(blob, where)
     if len(blob) < 8:
         raise _fail(where, f"is {len(blob)} bytes long; not a safetensors file")
     (n,) = struct.unpack("<Q", blob[:8])
@@ -319,8 +323,7 @@ def load_weights(path: str | os.PathLike[str]) -> tuple[PIFNet, dict[str, Any]]:
     if not st_path.is_file():
         raise WeightsError(f"{where}: tensor file not found next to {json_path.name}; copy both files")
     blob = st_path.read_bytes()
-    if _is_pickle_or_zip(blob):
-        check_safetensors_header(blob, where)  # raises the pickle message
+    _refuse_pickle(blob, where)  # before the digest check: the clearer message for a pickle
     digest = hashlib.sha256(blob).hexdigest()
     if digest != manifest["sha256"].lower():
         raise WeightsError(f"{where}: SHA-256 is {digest} but the manifest says {manifest['sha256']}; "

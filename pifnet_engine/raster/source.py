@@ -70,6 +70,7 @@ class RasterSource:
         self._use_gdal_mask = (MaskFlags.per_dataset in flags or MaskFlags.alpha in flags) and (
             MaskFlags.nodata not in flags)
         self._good_idx = np.flatnonzero(np.array(self.band_info.good))
+        self._bad = ~np.array(self.band_info.good)
         if self._good_idx.size == 0:
             raise InputDataError(
                 f"the {role} '{self.original.name}' marks all {self.count} bands as bad (bbl = 0); "
@@ -111,9 +112,8 @@ class RasterSource:
         values = raw.astype(np.float32)
         if np.any(self.scales != 1.0) or np.any(self.offsets != 0.0):
             values = (values * self.scales[:, None, None] + self.offsets[:, None, None]).astype(np.float32)
-        bad = np.array([not g for g in self.band_info.good])
-        if bad.any():
-            values[bad] = 0.0
+        if self._bad.any():
+            values[self._bad] = 0.0
         if not valid.all():
             values = fill_invalid(values, valid)
         pad = ((r0 - row0, row0 + h - r1), (c0 - col0, col0 + w - c1))

@@ -30,7 +30,6 @@ def test_weights_are_a_partition_of_unity(tile: int, overlap: int) -> None:
     plan = _plan(50, 71, origin=(-1, 2), out_off=(1, 4))
     lay = TileLayout(plan, tile, overlap, 6)
     total = np.zeros((50, 71))
-    count = np.zeros((50, 71), int)
     for t in lay.tiles():
         assert t.read.width == lay.window_px and t.read.height == lay.window_px
         c = t.contrib
@@ -41,8 +40,6 @@ def test_weights_are_a_partition_of_unity(tile: int, overlap: int) -> None:
         for _, bw, expected in lay.blocks_of(t):
             blocks[int(bw.row_off - c.row_off):int(bw.row_off - c.row_off + bw.height),
                    int(bw.col_off - c.col_off):int(bw.col_off - c.col_off + bw.width)] += 1
-            count[int(bw.row_off) - 1:int(bw.row_off + bw.height) - 1,
-                  int(bw.col_off) - 4:int(bw.col_off + bw.width) - 4] += 0
         assert (blocks == 1).all()
         # Tiles start on coarse corners and read the HSI window matching the MSI window.
         assert (t.read.col_off - 2) % 3 == 0 and (t.read.row_off + 1) % 3 == 0

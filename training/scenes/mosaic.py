@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-import numpy as np
 import rasterio
 from rasterio.merge import merge
 
 from pifnet_engine.errors import InputDataError
-from training.scenes.raster import band_metadata, scene_from_raw
+from training.scenes.raster import raster_metadata, scene_from_raw
 from training.scenes.scene import Scene
 
 
@@ -75,32 +74,14 @@ def mosaic_group(
     paths = [Path(p) for p in paths]
     with ExitStack() as stack:
         sources = [stack.enter_context(rasterio.open(p)) for p in paths]
-        first = sources[0]
-        nodata = first.nodata
-        raw, transform = merge(sources, nodata=nodata)
-        scales = np.asarray(first.scales, dtype=np.float64)[:, None, None]
-        offsets = np.asarray(first.offsets, dtype=np.float64)[:, None, None]
-        wavelengths, fwhm, good = band_metadata(first)
-        crs = first.crs.to_wkt() if first.crs is not None else None
-    if nodata is None:
-        raise InputDataError(
-            f"tile {paths[0]} has no nodata value; expected one so gaps between tiles can be "
-            "masked; set it with `gdal_edit.py -a_nodata`"
-        )
-    return scene_from_raw(
-        raw,
-        nodata=nodata,
-        scales=scales,
-        offsets=offsets,
-        wavelengths_nm=wavelengths,
-        fwhm_nm=fwhm,
-        good_bands=good,
-        name=name,
-        full_scale=full_scale,
-        sensor=sensor,
-        transform=transform,
-        crs=crs,
-    )
+        meta = raster_metadata(sources[0])
+        if meta["nodata"] is None:
+            raise InputDataError(
+                f"tile {paths[0]} has no nodata value; expected one so gaps between tiles can be "
+                "masked; set it with `gdal_edit.py -a_nodata`"
+            )
+        raw, transform = merge(sources, nodata=meta["nodata"])
+    return scene_from_raw(raw, **meta, name=name, full_scale=full_scale, sensor=sensor, transform=transform)
 
 
 def mosaic_blocks(

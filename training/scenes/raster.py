@@ -11,6 +11,7 @@ bands hold 0 in the cube.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -22,12 +23,21 @@ from pifnet_engine.errors import InputDataError
 from pifnet_engine.raster.bands import read_band_info
 from training.scenes.scene import Scene
 
-def band_metadata(src: DatasetReader) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None,
-                                               tuple[bool, ...] | None]:
-    """(wavelengths nm, fwhm nm, good-band flags or ``None`` when no band is flagged bad), read
-    by the engine's own reader (:func:`pifnet_engine.raster.bands.read_band_info`)."""
+def raster_metadata(src: DatasetReader) -> dict[str, Any]:
+    """What :func:`scene_from_raw` needs from an open dataset besides the pixels: nodata,
+    per-band scales/offsets (C, 1, 1), wavelengths/FWHM (nm), good-band flags (``None`` when no
+    band is flagged bad) and the CRS as WKT. Band metadata comes from the engine's reader
+    (:func:`pifnet_engine.raster.bands.read_band_info`)."""
     info = read_band_info(src)
-    return info.wavelengths_nm, info.fwhm_nm, (None if all(info.good) else info.good)
+    return {
+        "nodata": src.nodata,
+        "scales": np.asarray(src.scales, dtype=np.float64)[:, None, None],
+        "offsets": np.asarray(src.offsets, dtype=np.float64)[:, None, None],
+        "wavelengths_nm": info.wavelengths_nm,
+        "fwhm_nm": info.fwhm_nm,
+        "good_bands": None if all(info.good) else info.good,
+        "crs": src.crs.to_wkt() if src.crs is not None else None,
+    }
 
 
 def load_raster(
@@ -51,26 +61,10 @@ def load_raster(
         raise InputDataError(f"cannot read raster {path}: {exc}; expected a GDAL-readable file") from exc
     with src:
         raw = src.read(window=window, masked=False).astype(np.float64)
-        nodata = src.nodata
-        scales = np.asarray(src.scales, dtype=np.float64)[:, None, None]
-        offsets = np.asarray(src.offsets, dtype=np.float64)[:, None, None]
-        wavelengths, fwhm, good = band_metadata(src)
+        meta = raster_metadata(src)
         transform = src.window_transform(window) if window is not None else src.transform
-        crs = src.crs.to_wkt() if src.crs is not None else None
-    return scene_from_raw(
-        raw,
-        nodata=nodata,
-        scales=scales,
-        offsets=offsets,
-        wavelengths_nm=wavelengths,
-        fwhm_nm=fwhm,
-        good_bands=good,
-        name=name or path.stem,
-        full_scale=full_scale,
-        sensor=sensor,
-        transform=transform,
-        crs=crs,
-    )
+    return scene_from_raw(raw, **meta, name=name or path.stem, full_scale=full_scale, sensor=sensor,
+                          transform=transform)
 
 
 def scene_from_raw(

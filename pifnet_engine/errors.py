@@ -30,6 +30,11 @@ class WeightsError(InputDataError):
     """A weights file is unreadable, unsafe or does not fit the input pair."""
 
 
+class ImplausibleOutputError(InputDataError):
+    """A window's fused values are non-finite or far beyond its inputs' range (inputs in units the
+    weights were not trained for, broken weights, degenerate statistics); nothing is written."""
+
+
 class UsageError(PifnetError, ValueError):
     """The command line asks for something impossible or unsafe: bad usage, exit code 2."""
 

@@ -2,9 +2,10 @@
 
 :func:`open_job` opens both rasters, plans the grid, builds the method and the tile layout
 (everything ``pifnet-engine info`` shows); :func:`run_fusion` runs it: an optional streaming
-statistics pass over core windows, then batches of halo windows through the method, blended
-block by block into an atomic :class:`~pifnet_engine.writer.OutputTarget`. Memory is bounded by
-the window and batch size, never by the scene.
+statistics pass over core windows, then batches of halo windows through the method, checked by
+:func:`~pifnet_engine.sanity.check_fused_batch` (a garbage window stops the run, nothing is
+written) and blended block by block into an atomic :class:`~pifnet_engine.writer.OutputTarget`.
+Memory is bounded by the window and batch size, never by the scene.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .methods import FusionMethod, PairSpec, StatsBatch, create_method
 from .pairing import PairReader, block_all, block_mean
 from .progress import Reporter
 from .raster.source import FILL_RADIUS_PX, RasterSource, open_raster
+from .sanity import check_fused_batch
 from .tiling import Tile, TileLayout
 from .writer import OutputSpec, OutputTarget, check_output_path
 
@@ -247,7 +249,13 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> Path:
                 done = 0
                 for batch in _batches(tiles, job.batch_size):
                     pairs = [reader.read(t.read, t.hsi_read) for t in batch]
-                    fused = _fuse_batch(job, pairs)
+                    hsi = np.stack([p.hsi for p in pairs])
+                    msi = np.stack([p.msi for p in pairs])
+                    fused = _fuse_batch(job, hsi, msi)
+                    # Before anything is blended: a garbage window stops the run, nothing is written.
+                    check_fused_batch(hsi, msi, fused, np.stack([p.valid for p in pairs]),
+                                      job.pair.good_bands, windows=[layout.describe(t) for t in batch],
+                                      method=job.method.name, weights=spec.tags.get("PIFNET_WEIGHTS"))
                     for tile, pw, z in zip(batch, pairs, fused):
                         _contribute(layout, tile, pw, z, acc, target, ow)
                     done += len(batch)
@@ -262,12 +270,10 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> Path:
     return path
 
 
-def _fuse_batch(job: Job, pairs: list) -> np.ndarray:
-    """Run the method on a batch: returns (B, C, H, W) float32 numpy."""
-    hsi = torch.from_numpy(np.stack([p.hsi for p in pairs])).to(job.device)
-    msi = torch.from_numpy(np.stack([p.msi for p in pairs])).to(job.device)
+def _fuse_batch(job: Job, hsi: np.ndarray, msi: np.ndarray) -> np.ndarray:
+    """Run the method on a batch: (B, C, h, w) + (B, c, H, W) float32 -> (B, C, H, W) float32 numpy."""
     with torch.inference_mode():
-        z = job.method.fuse(hsi, msi)
+        z = job.method.fuse(torch.from_numpy(hsi).to(job.device), torch.from_numpy(msi).to(job.device))
     return z.float().cpu().numpy()
 
 

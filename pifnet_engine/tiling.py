@@ -118,6 +118,14 @@ class TileLayout:
                 out.append(Tile((i, j), read, hsi_read, Window(cx0, ry0, cx1 - cx0, ry1 - ry0)))
         return out
 
+    def describe(self, tile: Tile) -> str:
+        """``window 3 of 12 (MSI rows 256-511, cols 0-255)``: the tile's number in row-major order
+        and the MSI pixel rows/cols (inclusive) it contributes to, for messages."""
+        i, j = tile.index
+        number = i * len(self.col_starts) + j + 1
+        (r0, r1), (c0, c1) = tile.contrib.toranges()
+        return f"window {number} of {self.n_tiles} (MSI rows {r0}-{r1 - 1}, cols {c0}-{c1 - 1})"
+
     def weights(self, tile: Tile) -> np.ndarray:
         """(h, w) float32 blending weights over ``tile.contrib``."""
         i, j = tile.index

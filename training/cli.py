@@ -31,8 +31,11 @@ from training.run_log import PROGRESS_MODES
 
 #: train options fixed by a run (refused together with --resume).
 RUN_FIXED = ("scene", "ratio", "protocol", "msi_srf", "key", "batch_size", "lr", "lr_step_epochs",
+             "schedule", "warmup_steps", "schedule_steps", "inv_penalty", "residual", "paper_settings",
              "patch_size", "stride", "seed", "hidden", "blocks", "d_state")
-DEFAULTS: dict[str, Any] = {"ratio": 4, "protocol": "paper", "epochs": 500, "batch_size": 8, "lr": 1e-4,
+DEFAULTS: dict[str, Any] = {"ratio": 4, "protocol": "paper", "epochs": 500, "batch_size": 4, "lr": 4e-4,
+                            "schedule": "cosine", "warmup_steps": 50, "schedule_steps": None,
+                            "inv_penalty": "square", "residual": "bicubic",
                             "lr_step_epochs": 200, "patch_size": 64, "seed": 0, "val_every": 1,
                             "checkpoint_minutes": 10.0, "checkpoint_every": 0, "val_tile_size": 256,
                             "workers": 0, "device": "auto"}
@@ -79,7 +82,20 @@ def cli() -> None:
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs [500].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Global batch [8].")
 @click.option("--lr", type=float, default=None, help="AdamW learning rate [1e-4].")
-@click.option("--lr-step-epochs", type=click.IntRange(min=1), default=None, help="Halve the lr every N epochs [200].")
+@click.option("--lr-step-epochs", type=click.IntRange(min=1), default=None,
+              help="--schedule step: halve the lr every N epochs [200].")
+@click.option("--schedule", type=click.Choice(["cosine", "step"]), default=None,
+              help="Learning-rate schedule: warm-up + cosine per step, or the paper's StepLR [cosine].")
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=None, help="Cosine warm-up steps [50].")
+@click.option("--schedule-steps", type=click.IntRange(min=1), default=None,
+              help="Steps of the cosine decay (set it to what --time-budget allows) [the whole run].")
+@click.option("--inv-penalty", type=click.Choice(["square", "paper"]), default=None,
+              help="L_inv reading: mean squared log-scale, or the paper's log-det [square].")
+@click.option("--residual", type=click.Choice(["bicubic", "none"]), default=None,
+              help="Model output: bicubic HSI + Tail, or the paper's Tail alone [bicubic].")
+@click.option("--paper-settings", is_flag=True,
+              help="The paper's setting: batch 8, lr 1e-4 StepLR, log-det L_inv, residual none "
+                   "(explicit options still win).")
 @click.option("--patch-size", type=click.IntRange(min=2), default=None, help="Ground-truth patch side, px [64].")
 @click.option("--stride", type=click.IntRange(min=1), default=None, help="Patch grid step, px [half a patch].")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed [0].")
@@ -103,7 +119,7 @@ def train(**params: Any) -> None:
 
     ctx = click.get_current_context()
     if params["resume"]:
-        fixed = [k for k in RUN_FIXED if params[k] is not None]
+        fixed = [k for k in RUN_FIXED if params[k] not in (None, False)]
         if fixed:
             raise UsageError(
                 f"--resume continues the run in {params['out']} with its own settings; drop "
@@ -113,7 +129,12 @@ def train(**params: Any) -> None:
             )
     elif params["scene"] is None or params["data"] is None:
         raise UsageError("train needs --scene and --data for a new run (or --resume to continue one)")
-    values = {k: (DEFAULTS.get(k) if v is None else v) for k, v in params.items()}
+    defaults = dict(DEFAULTS)
+    if params["paper_settings"]:
+        from training.trainer_config import PAPER_SETTINGS
+
+        defaults.update(PAPER_SETTINGS, residual="none")
+    values = {k: (defaults.get(k) if v is None else v) for k, v in params.items()}
     budget = parse_duration(params["time_budget"]) if params["time_budget"] is not None else None
     progress = params["progress"] or ("bar" if sys.stderr.isatty() else "log")
     request = TrainRequest(values=values, explicit={k for k, v in params.items() if v is not None},

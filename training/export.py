@@ -11,8 +11,9 @@ Manifest sections filled here:
 - ``hsi``: band centres / FWHM (omitted when they are only nominal), sensor;
 - ``msi``: the MSI preset's band names and response-weighted band centres, the (c, C) response
   matrix used to simulate it;
-- ``normalisation``: offset 0 and scale = the divisor that took the training data to [0, 1]
-  (e.g. 65535 for CAVE's 16-bit counts, 1.0 for reflectance) for HSI and MSI alike;
+- ``normalisation``: ``pair_mean`` with the largest normalised values seen in training (see
+  :mod:`pifnet_engine.model.normalisation`); for runs started before it, offset 0 and scale =
+  the divisor that took the training data to [0, 1] (e.g. 65535 for CAVE's 16-bit counts);
 - ``training``: data (scene kind, path, regions / scenes per split, protocol, ratio, MSI),
   the command line, the optimisation settings, step / epoch reached, device;
 - ``validation``: PIF-Net's, GSA's and bicubic's mean metrics on the validation scenes, protocol
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from pifnet_engine.errors import InputDataError, OutputExistsError
+from pifnet_engine.model.normalisation import MODE_PAIR_MEAN, pair_mean_section
 from pifnet_engine.model.weights import load_weights, save_weights, weights_paths
 from training.pairs import MSI_PRESETS, SimulatedScene
 from training.scenes.scene import Scene
@@ -59,15 +61,19 @@ def manifest_extra(run: dict[str, Any], scene: Scene, sim: SimulatedScene, devic
     """Manifest sections (all but ``validation``) for weights trained by the run ``run`` (the
     content of ``run.json``) on scenes like ``scene`` / ``sim``."""
     norm = run["normalisation"]
-    return {
-        "hsi": hsi_section(scene),
-        "msi": msi_section(sim.msi_preset, sim.response),
-        "normalisation": {
+    if norm.get("inputs") == MODE_PAIR_MEAN:
+        section = pair_mean_section(norm["seen"]["hsi_max"], norm["seen"]["msi_max"])
+    else:  # a run started before the unit-free normalisation
+        section = {
             "hsi": {"offset": 0.0, "scale": float(norm["scale"])},
             "msi": {"offset": 0.0, "scale": float(norm["scale"])},
             "description": (f"HSI and MSI divided by {norm['scale']:g} ({norm['mode']} normalisation of the "
                             "training ground truth), so the network sees [0, 1] data"),
-        },
+        }
+    return {
+        "hsi": hsi_section(scene),
+        "msi": msi_section(sim.msi_preset, sim.response),
+        "normalisation": section,
         "training": {
             "data": {**run["data"], "regions": run.get("regions", {})},
             "protocol": run["data"]["protocol"],

@@ -35,6 +35,7 @@ import torch
 from torch.utils.data import Dataset
 
 from pifnet_engine.errors import InputDataError, UsageError
+from pifnet_engine.model.normalisation import PairStatistics, pair_statistics
 from pifnet_engine.simulate import PROTOCOLS, Protocol, degrade_centred, degrade_paper, spectral_degrade
 from pifnet_engine.spectral.srf import load_rosis_ikonos_matrix, load_srf, response_matrix
 from training.scenes.scene import Scene
@@ -244,6 +245,12 @@ class PatchDataset(Dataset):
     Items are dicts of float32 tensors: ``"lr_hsi"`` (C, p, p), ``"hr_msi"`` (c, P, P),
     ``"target"`` (C, P, P), with P = ``patch_size`` and p = P / s (16 for 64 at s = 4).
 
+    ``pair_mean`` (default True): each scene's LR-HSI and target are divided by the scene's HSI
+    scale and its HR-MSI by its MSI scale, the unit-free rule the engine applies to a whole pair
+    in fusion (:mod:`pifnet_engine.model.normalisation`; statistics of the simulated *inputs*
+    over clean pixels, never of the ground truth). False: values as simulated (the old fixed
+    normalisation).
+
     Patch origins are on a grid of ``stride`` fine pixels (a multiple of s; default about half a
     patch) inside each scene, keeping only patches whose coarse pixels are all ``clean``.
     Augmentation of item i in epoch e is drawn from ``numpy.random.default_rng([seed, e, i])``:
@@ -258,6 +265,7 @@ class PatchDataset(Dataset):
         stride: int | None = None,
         augment: bool = True,
         seed: int = 0,
+        pair_mean: bool = True,
     ) -> None:
         if not scenes:
             raise UsageError("PatchDataset needs at least one simulated scene")
@@ -288,6 +296,8 @@ class PatchDataset(Dataset):
         self.augment = augment
         self.seed = seed
         self.epoch = 0
+        self.statistics = [scene_statistics(sc) for sc in self.scenes]
+        self.scales = [(st.hsi.mean, st.msi.mean) if pair_mean else (1.0, 1.0) for st in self.statistics]
         self.positions = self._positions()
         if not self.positions:
             raise InputDataError(
@@ -336,8 +346,30 @@ class PatchDataset(Dataset):
         target = sc.target[:, y : y + size, x : x + size]
         msi = sc.hr_msi[:, y : y + size, x : x + size]
         lr = sc.lr_variants[corner][:, y // s : (y + size) // s, x // s : (x + size) // s]
+        hs, ms = (np.float32(1.0 / v) for v in self.scales[k])
         return {
-            "lr_hsi": torch.from_numpy(np.ascontiguousarray(dihedral(lr, rot, flip))),
-            "hr_msi": torch.from_numpy(np.ascontiguousarray(dihedral(msi, rot, flip))),
-            "target": torch.from_numpy(np.ascontiguousarray(dihedral(target, rot, flip))),
+            "lr_hsi": torch.from_numpy(np.ascontiguousarray(dihedral(lr, rot, flip)) * hs),
+            "hr_msi": torch.from_numpy(np.ascontiguousarray(dihedral(msi, rot, flip)) * ms),
+            "target": torch.from_numpy(np.ascontiguousarray(dihedral(target, rot, flip)) * hs),
         }
+
+    def seen_maxima(self) -> tuple[float, float]:
+        """Largest normalised LR-HSI and HR-MSI value over the scenes (for the manifest)."""
+        hsi = max(st.hsi.maximum / sc[0] for st, sc in zip(self.statistics, self.scales))
+        msi = max(st.msi.maximum / sc[1] for st, sc in zip(self.statistics, self.scales))
+        return float(hsi), float(msi)
+
+
+def scene_statistics(sim: SimulatedScene) -> PairStatistics:
+    """The normalisation statistics of a simulated scene, as the engine gathers them for a pair:
+    its protocol's LR-HSI over clean coarse pixels and good bands, its HR-MSI over their fine
+    pixels."""
+    s = sim.ratio
+    fine = np.repeat(np.repeat(sim.clean, s, axis=0), s, axis=1)
+    stats = pair_statistics(sim.lr_hsi, sim.clean, sim.hr_msi, fine, sim.good_bands)
+    if not (stats.hsi.mean > 0 and stats.msi.mean > 0):
+        raise InputDataError(
+            f"scene {sim.name!r} has a non-positive mean (HSI {stats.hsi.mean:.4g}, MSI {stats.msi.mean:.4g}); "
+            "PIF-Net's normalisation divides by it: check the scene's values"
+        )
+    return stats

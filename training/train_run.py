@@ -20,9 +20,11 @@ import torch
 
 from pifnet_engine.errors import InputDataError, OutputExistsError
 from pifnet_engine.model import PIFNetConfig
+from pifnet_engine.model.normalisation import MODE_PAIR_MEAN
 from training.datasets import DataSpec, load_split_scenes, simulate_split
 from training.distributed import barrier, init_distributed, shutdown
 from training.export import manifest_extra
+from training.pairs import PatchDataset
 from training.trainer import StepHook, Trainer, TrainResult
 from training.trainer_config import RUN_FILE, TrainConfig, read_run_file, write_run_file
 
@@ -51,6 +53,8 @@ def _spec(v: dict[str, Any]) -> DataSpec:
 
 def _config(v: dict[str, Any]) -> TrainConfig:
     return TrainConfig(epochs=v["epochs"], batch_size=v["batch_size"], lr=v["lr"], lr_step_epochs=v["lr_step_epochs"],
+                       schedule=v["schedule"], warmup_steps=v["warmup_steps"], schedule_steps=v["schedule_steps"],
+                       inv_penalty=v["inv_penalty"],
                        patch_size=v["patch_size"], stride=v["stride"], seed=v["seed"], val_every=v["val_every"],
                        checkpoint_minutes=v["checkpoint_minutes"], checkpoint_every=v["checkpoint_every"],
                        val_tile_px=v["val_tile_size"], workers=v["workers"])
@@ -91,11 +95,14 @@ def run_training(req: TrainRequest) -> TrainResult:
         train_sims = simulate_split(spec, scenes.train)
         val_sims = simulate_split(spec, scenes.validation)
         if run is None:
-            model_kwargs = {k: v[k] for k in ("hidden", "blocks", "d_state") if v.get(k) is not None}
+            model_kwargs = {k: v[k] for k in ("hidden", "blocks", "d_state", "residual") if v.get(k) is not None}
             model_cfg = PIFNetConfig(hsi_bands=train_sims[0].target.shape[0], msi_bands=train_sims[0].hr_msi.shape[0],
                                      ratio=spec.ratio, **model_kwargs)
+            seen = PatchDataset(train_sims, patch_size=cfg.patch_size, stride=cfg.stride).seen_maxima()
             run = {"command": req.command, "data": spec.to_dict(), "train": cfg.to_dict(), "model": model_cfg.to_dict(),
-                   "regions": scenes.regions, "normalisation": {"scale": scenes.scale, "mode": scenes.normalisation},
+                   "regions": scenes.regions,
+                   "normalisation": {"scale": scenes.scale, "mode": scenes.normalisation, "inputs": MODE_PAIR_MEAN,
+                                     "seen": {"hsi_max": seen[0], "msi_max": seen[1]}},
                    "world_size": dist.world_size, "resumed": []}
             if dist.is_main:
                 out.mkdir(parents=True, exist_ok=True)
@@ -113,7 +120,8 @@ def run_training(req: TrainRequest) -> TrainResult:
         extra = manifest_extra(run, scenes.train[0], train_sims[0], dist.device.type)
         trainer = Trainer(out, model_cfg, cfg, train_sims, val_sims, dist, extra, scale=scenes.scale,
                           wavelengths_nm=extra["hsi"]["wavelengths_nm"] and tuple(extra["hsi"]["wavelengths_nm"]),
-                          progress=req.progress, on_step=req.on_step)
+                          progress=req.progress, on_step=req.on_step,
+                          pair_mean=run["normalisation"].get("inputs") == MODE_PAIR_MEAN)
         if v.get("resume"):
             trainer.resume()
         result = trainer.fit(req.time_budget_s, v.get("max_steps"), started=started)

@@ -2,8 +2,8 @@
 
 One optimisation step = one global batch of ``TrainConfig.batch_size`` patches (split evenly
 over the ``torchrun`` processes; DistributedDataParallel averages the gradients, so the
-optimisation is the same as one process with the whole batch). The scheduler steps at epoch
-ends. Validation (rank 0, whole validation scenes through the engine's pipeline) runs every
+optimisation is the same as one process with the whole batch). The cosine schedule steps after
+every optimisation step, the paper's StepLR at epoch ends. Validation (rank 0, whole validation scenes through the engine's pipeline) runs every
 ``val_every`` epochs and when the run stops early; the best validation PSNR so far is kept as an
 engine weights file ``best.safetensors`` + ``best.json`` in the run folder.
 
@@ -115,13 +115,15 @@ class Trainer:
         wavelengths_nm: HSI band centres (validation writes them on the HSI), or None.
         progress: ``bar``, ``log`` or ``none``.
         on_step: optional hook called after every step (rank 0 and others alike).
+        pair_mean: normalise each training scene by its own statistics (the unit-free rule of
+            the manifest's ``pair_mean`` normalisation); False for runs started before it.
     """
 
     def __init__(self, run_dir: Path, model_cfg: PIFNetConfig, cfg: TrainConfig,
                  train_scenes: list[SimulatedScene], val_scenes: list[SimulatedScene], dist: DistInfo,
                  manifest_extra: dict[str, Any], scale: float = 1.0,
                  wavelengths_nm: tuple[float, ...] | None = None, progress: str = "none",
-                 on_step: StepHook | None = None) -> None:
+                 on_step: StepHook | None = None, pair_mean: bool = True) -> None:
         if cfg.batch_size % dist.world_size:
             raise UsageError(
                 f"--batch-size {cfg.batch_size} is not divisible by the {dist.world_size} torchrun "
@@ -138,8 +140,8 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=ids)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, cfg.lr_step_epochs, cfg.lr_gamma)
-        self.dataset = PatchDataset(train_scenes, patch_size=cfg.patch_size, stride=cfg.stride, seed=cfg.seed)
+        self.dataset = PatchDataset(train_scenes, patch_size=cfg.patch_size, stride=cfg.stride, seed=cfg.seed,
+                                    pair_mean=pair_mean)
         self.per_rank = cfg.batch_size // dist.world_size
         self.sampler = ResumableSampler(self.dataset, dist.world_size, dist.rank, seed=cfg.seed)
         self.steps_per_epoch = self.sampler.num_samples // self.per_rank
@@ -148,6 +150,13 @@ class Trainer:
                 f"the training set has {len(self.dataset)} patches, fewer than one batch of "
                 f"{cfg.batch_size}; use a smaller --batch-size or --patch-size, or more data"
             )
+        horizon = cfg.schedule_steps or cfg.epochs * self.steps_per_epoch
+        self.scheduler: torch.optim.lr_scheduler.LRScheduler
+        if cfg.schedule == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+                self.optimizer, lambda step: cfg.lr_factor(step, horizon))
+        else:
+            self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, cfg.lr_step_epochs, cfg.lr_gamma)
         self.loader = DataLoader(self.dataset, batch_size=self.per_rank, sampler=self.sampler,
                                  drop_last=True, num_workers=cfg.workers)
         self.step = self.epoch = self.batch_in_epoch = 0
@@ -272,11 +281,13 @@ class Trainer:
                 self.sampler.set_epoch(self.epoch)
                 self.sampler.set_start(self.batch_in_epoch * self.per_rank)
                 for batch in self.loader:
+                    lr = self.optimizer.param_groups[0]["lr"]  # the rate this step used
                     terms = self._train_step(batch)
+                    if cfg.schedule == "cosine":
+                        self.scheduler.step()
                     losses.append(terms["loss"])
                     self.step += 1
                     self.batch_in_epoch += 1
-                    lr = self.optimizer.param_groups[0]["lr"]
                     if main:
                         self.train_log.write({"step": self.step, "epoch": self.epoch, "lr": lr, **terms,
                                               "seconds": round(seconds(), 2)})
@@ -297,7 +308,8 @@ class Trainer:
                     break
                 self.epoch += 1
                 self.batch_in_epoch = 0
-                self.scheduler.step()
+                if cfg.schedule == "step":
+                    self.scheduler.step()
                 if self.epoch % cfg.val_every == 0 or self.epoch == cfg.epochs:
                     self.validate(seconds())
                 self.save(seconds())
@@ -360,7 +372,8 @@ class Trainer:
         hr_msi = batch["hr_msi"].to(self.device, non_blocking=True)
         target = batch["target"].to(self.device, non_blocking=True)
         out = self.net(lr_hsi, hr_msi)
-        loss, terms = pifnet_loss(out, target, self.cfg.lambda_inv, self.cfg.lambda_cos)
+        loss, terms = pifnet_loss(out, target, self.cfg.lambda_inv, self.cfg.lambda_cos,
+                                  inv_penalty=self.cfg.inv_penalty, blocks=self.model_cfg.blocks)
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"training loss became {loss.item()} at step {self.step + 1}; lower --lr or set the "

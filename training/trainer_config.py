@@ -1,8 +1,14 @@
 """Hyper-parameters of a training run and the run folder's ``run.json``.
 
-Defaults are the paper's: AdamW, learning rate 1e-4 halved every 200 epochs, batch 8, 500
-epochs, 64 x 64 ground-truth patches, the eq. 4 loss with lambda_inv = 0.01, lambda_cos = 0.1.
-Where the paper is silent: AdamW's weight decay is PyTorch's default 0.01; the seed is 0.
+The paper trains with AdamW, learning rate 1e-4 halved every 200 epochs, batch 8, 500 epochs,
+64 x 64 ground-truth patches and the eq. 4 loss (lambda_inv = 0.01, lambda_cos = 0.1); that is
+:data:`PAPER_SETTINGS` (``pifnet-train train --paper-settings``). Our defaults differ where we
+measured that they learn faster on the hardware analysts have (``benchmarks/bench_training.py``,
+numbers in ``docs/training.md``): batch 4 at learning rate 4e-4 with a 50-step linear warm-up
+and a cosine decay to 2 % over ``schedule_steps`` (default: the whole run, ``epochs`` x steps
+per epoch; set it to the steps a time budget allows), and the squared log-scale reading of
+L_inv (:mod:`pifnet_engine.model.loss`). Where the paper is silent: AdamW's weight decay is
+PyTorch's default 0.01; the seed is 0.
 
 ``run.json`` (written once when a run starts, read by ``--resume``, ``evaluate`` and ``export``)::
 
@@ -16,6 +22,7 @@ Where the paper is silent: AdamW's weight decay is PyTorch's default 0.01; the s
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +30,7 @@ from typing import Any
 
 from pifnet_engine import __version__
 from pifnet_engine.errors import InputDataError, UsageError
-from pifnet_engine.model.loss import LAMBDA_COS, LAMBDA_INV
+from pifnet_engine.model.loss import INV_PENALTIES, LAMBDA_COS, LAMBDA_INV
 
 RUN_FORMAT = "pifnet-train-run"
 RUN_FILE = "run.json"
@@ -34,7 +41,10 @@ class TrainConfig:
     """Optimisation settings (all in epochs / steps of the global batch).
 
     - ``batch_size``: global batch (split evenly over ``torchrun`` processes);
-    - ``lr``, ``lr_step_epochs``, ``lr_gamma``: StepLR, lr * gamma ** (epoch // step);
+    - ``schedule``: ``"cosine"`` (per step: linear warm-up over ``warmup_steps``, then cosine
+      from ``lr`` to :data:`COSINE_FLOOR` x ``lr`` at ``schedule_steps``, flat after) or
+      ``"step"`` (the paper's StepLR: lr * gamma ** (epoch // lr_step_epochs));
+    - ``inv_penalty``: ``"square"`` or ``"paper"``, the reading of L_inv;
     - ``patch_size``: ground-truth patch side (fine pixels); ``stride``: patch grid step (fine
       pixels, ``None`` = about half a patch, see :class:`training.pairs.PatchDataset`);
     - ``val_every``: validate every this many epochs (and when the run stops early);
@@ -44,8 +54,12 @@ class TrainConfig:
     """
 
     epochs: int = 500
-    batch_size: int = 8
-    lr: float = 1e-4
+    batch_size: int = 4
+    lr: float = 4e-4
+    schedule: str = "cosine"
+    warmup_steps: int = 50
+    schedule_steps: int | None = None
+    inv_penalty: str = "square"
     lr_step_epochs: int = 200
     lr_gamma: float = 0.5
     weight_decay: float = 0.01
@@ -68,6 +82,13 @@ class TrainConfig:
         for name in ("checkpoint_every", "workers", "seed"):
             if getattr(self, name) < 0:
                 raise UsageError(f"training option {name} = {getattr(self, name)!r}; expected >= 0")
+        if self.schedule not in SCHEDULES:
+            raise UsageError(f"--schedule {self.schedule!r}; expected one of {list(SCHEDULES)}")
+        if self.inv_penalty not in INV_PENALTIES:
+            raise UsageError(f"--inv-penalty {self.inv_penalty!r}; expected one of {list(INV_PENALTIES)}")
+        if self.warmup_steps < 0 or (self.schedule_steps is not None and self.schedule_steps < 1):
+            raise UsageError(f"warmup_steps = {self.warmup_steps!r} must be >= 0 and schedule_steps = "
+                             f"{self.schedule_steps!r} >= 1")
         if not self.lr > 0 or not 0 < self.lr_gamma <= 1:
             raise UsageError(f"lr = {self.lr!r} must be > 0 and lr_gamma = {self.lr_gamma!r} in (0, 1]")
 
@@ -76,8 +97,29 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        """Inverse of :meth:`to_dict`; a run.json older than the cosine schedule keeps the
+        paper's StepLR and log-det L_inv it was started with."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs.setdefault("schedule", "step")
+        kwargs.setdefault("inv_penalty", "paper")
+        return cls(**kwargs)
+
+    def lr_factor(self, step: int, horizon: int) -> float:
+        """Multiplier of ``lr`` for optimisation step ``step`` (0-based) under the cosine
+        schedule with ``horizon`` steps (``schedule_steps`` or the run's length)."""
+        warm = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
+        t = min(step, horizon) / max(1, horizon)
+        return warm * (COSINE_FLOOR + (1.0 - COSINE_FLOOR) * 0.5 * (1.0 + math.cos(math.pi * t)))
+
+
+#: Schedules of :class:`TrainConfig`; the first is the default.
+SCHEDULES = ("cosine", "step")
+#: The cosine schedule ends at this fraction of the peak learning rate.
+COSINE_FLOOR = 0.02
+#: The paper's optimisation setting (with ``--paper-settings``; the model gets residual "none").
+PAPER_SETTINGS: dict[str, Any] = {"batch_size": 8, "lr": 1e-4, "schedule": "step", "lr_step_epochs": 200,
+                                  "inv_penalty": "paper"}
 
 
 def write_run_file(run_dir: Path, content: dict[str, Any]) -> Path:

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from ..model.normalisation import MODE_PAIR_MEAN, mode_of
 from ..model.weights import read_manifest, weights_paths
 
 
@@ -32,6 +33,21 @@ def _fmt(value: Any, limit: int = 6) -> str:
     return str(value)
 
 
+def _normalisation(norm: dict[str, Any]) -> str:
+    if mode_of(norm) == MODE_PAIR_MEAN:
+        seen = norm["seen"]
+        return (f"unit-free (pair_mean): HSI / its mean, MSI / its mean; trained on values up to "
+                f"{seen['hsi_max']:.3g} (HSI) and {seen['msi_max']:.3g} (MSI) times the mean")
+    return (f"fixed: HSI (x - {_fmt(norm['hsi']['offset'])}) / {_fmt(norm['hsi']['scale'])}, "
+            f"MSI (x - {_fmt(norm['msi']['offset'])}) / {_fmt(norm['msi']['scale'])}")
+
+
+def _residual(cfg: dict[str, Any]) -> str:
+    if cfg.get("residual", "none") == "bicubic":
+        return "bicubic-upsampled HSI + learned detail (residual)"
+    return "the Tail's output alone (the paper's form)"
+
+
 def format_manifest(m: dict[str, Any]) -> str:
     """Human-readable multi-line summary of a manifest."""
     cfg = m["model"]["config"]
@@ -49,9 +65,8 @@ def format_manifest(m: dict[str, Any]) -> str:
         f"  band names:    {_fmt(m['msi'].get('band_names'))}",
         f"  wavelengths:   {_fmt(m['msi'].get('wavelengths_nm'))} nm",
         f"  responses:     {'given' if m['msi'].get('spectral_responses') else '-'}",
-        f"normalisation:   HSI (x - {_fmt(m['normalisation']['hsi']['offset'])}) / "
-        f"{_fmt(m['normalisation']['hsi']['scale'])}, MSI (x - {_fmt(m['normalisation']['msi']['offset'])})"
-        f" / {_fmt(m['normalisation']['msi']['scale'])}",
+        f"normalisation:   {_normalisation(m['normalisation'])}",
+        f"output:          {_residual(cfg)}",
     ]
     training = m.get("training") or {}
     lines.append(f"training data:   {_fmt(training.get('data'))}")

@@ -2,9 +2,11 @@
 
 Lifecycle (see :mod:`.base`): the weights are read (safely, digest-checked) when the method is
 built; :meth:`PIFNetMethod.check_pair` refuses a pair the weights were not trained for, before any
-window is read; :meth:`PIFNetMethod.fuse` normalises each batch with the manifest's
-normalisation, pads it to what the Haar level needs, runs the network and maps the result back
-to the HSI's units.
+window is read; a streaming statistics pass over the pair gathers what the manifest's
+normalisation needs (:mod:`pifnet_engine.model.normalisation`: unit-free ``pair_mean``, or the
+fixed scale of older manifests) and refuses input in units the weights were not trained for,
+before any window is fused; :meth:`PIFNetMethod.fuse` normalises each batch, pads it to what
+the Haar level needs, runs the network and maps the result back to the HSI's units.
 
 Windows and seams. The SSMM scans give every output pixel a receptive field as wide as the
 window, so a window's result depends (weakly) on how far its borders are; SE's global pooling
@@ -24,14 +26,16 @@ import contextlib
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import WeightsError
+from ..errors import InputDataError, WeightsError
 from ..model.config import window_multiple_lr
+from ..model.normalisation import PairStatistics, mode_of, scales_for, unit_refusal
 from ..model.pifnet import PIFNet
 from ..model.weights import load_weights, read_manifest
-from .base import FusionMethod, PairSpec
+from .base import FusionMethod, PairSpec, StatsBatch
 
 #: Weights files shipped with the package (NAME.safetensors + NAME.json), trained by ``pifnet-train``.
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -107,6 +111,8 @@ class PIFNetMethod(FusionMethod):
     """
 
     name = "pifnet"
+    #: The pair's statistics: the normalisation (``pair_mean``) and the unit check need them.
+    needs_statistics = True
 
     def __init__(self, device: torch.device | str = "cpu", weights: str | Path | None = None,
                  autocast: bool = False) -> None:
@@ -127,12 +133,8 @@ class PIFNetMethod(FusionMethod):
         self.model = model.to(self.device).eval()
         self.manifest = manifest
         self.weights_name = str(manifest["name"])
-        cfg = model.cfg
-        norm = manifest["normalisation"]
-        self._hsi_offset = _per_band(norm["hsi"]["offset"], cfg.hsi_bands).to(self.device)
-        self._hsi_scale = _per_band(norm["hsi"]["scale"], cfg.hsi_bands).to(self.device)
-        self._msi_offset = _per_band(norm["msi"]["offset"], cfg.msi_bands).to(self.device)
-        self._msi_scale = _per_band(norm["msi"]["scale"], cfg.msi_bands).to(self.device)
+        self._stats = PairStatistics.empty()
+        self._scales: tuple[torch.Tensor, ...] | None = None
 
     # --- geometry ------------------------------------------------------------------------------
     def halo_lr_px(self, ratio: int) -> int:
@@ -174,17 +176,49 @@ class PIFNetMethod(FusionMethod):
             raise WeightsError(
                 f"{why}; train weights for this sensor with `pifnet-train`, or pass --method gsa")
         super().check_pair(pair)
+        self._good = np.array(pair.good_bands or (True,) * pair.hsi_bands, bool)
+        self._stats = PairStatistics.empty()
+        self._scales = None
+
+    def accumulate(self, batch: StatsBatch) -> None:
+        """Valid good-band HSI values and valid MSI values of one core window."""
+        if batch.valid.any():
+            self._stats.hsi.add(batch.hsi[self._good][:, batch.valid])
+        if batch.msi_valid.any():
+            self._stats.msi.add(batch.msi[:, batch.msi_valid])
+
+    def finish_statistics(self) -> None:
+        """Refuse input in units the weights were not trained for; fix the normalisation."""
+        assert self.model is not None and self.pair is not None
+        norm = self.manifest["normalisation"]
+        why = unit_refusal(norm, self._stats, self.weights_name, self.pair.hsi_name, self.pair.msi_name)
+        if why is not None:
+            raise InputDataError(why)
+        cfg = self.model.cfg
+        parts = scales_for(norm, self._stats, cfg.hsi_bands, cfg.msi_bands)
+        self._scales = tuple(_per_band(p.tolist(), len(p)).to(self.device) for p in parts)
+
+    @property
+    def normalisation_text(self) -> str:
+        """How the inputs were normalised (for provenance), after :meth:`finish_statistics`."""
+        if self._scales is None:
+            return ""
+        if mode_of(self.manifest["normalisation"]) == "pair_mean":
+            return f"pair_mean hsi/{self._stats.hsi.mean:.6g} msi/{self._stats.msi.mean:.6g}"
+        return "fixed (manifest offset/scale)"
 
     # --- fusion --------------------------------------------------------------------------------
     def fuse(self, hsi: torch.Tensor, msi: torch.Tensor) -> torch.Tensor:
         """(B, C, h, w) + (B, c, h*s, w*s) in physical units -> (B, C, h*s, w*s), same units."""
         assert self.model is not None, "check_pair must run before fuse"
+        assert self._scales is not None, "the statistics pass must run before fuse"
+        hsi_offset, hsi_scale, msi_offset, msi_scale = self._scales
         s = self.model.cfg.ratio
         h, w = hsi.shape[-2:]
         k = window_multiple_lr(s)
         ph, pw = (-h) % k, (-w) % k
-        x = (hsi.float() - self._hsi_offset) / self._hsi_scale
-        y = (msi.float() - self._msi_offset) / self._msi_scale
+        x = (hsi.float() - hsi_offset) / hsi_scale
+        y = (msi.float() - msi_offset) / msi_scale
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph), mode="replicate")
             y = F.pad(y, (0, pw * s, 0, ph * s), mode="replicate")
@@ -193,7 +227,7 @@ class PIFNetMethod(FusionMethod):
         with amp:
             z = self.model(x, y, with_reference=False).fused
         z = z.float()[..., : h * s, : w * s]
-        return z * self._hsi_scale + self._hsi_offset
+        return z * hsi_scale + hsi_offset
 
     def provenance(self) -> dict[str, str]:
         tags = super().provenance()
@@ -201,5 +235,6 @@ class PIFNetMethod(FusionMethod):
             "PIFNET_WEIGHTS": self.weights_name,
             "PIFNET_WEIGHTS_SHA256": str(self.manifest["sha256"]),
             "PIFNET_AUTOCAST": "bf16" if self.autocast and self.device.type == "cuda" else "none",
+            "PIFNET_NORMALISATION": self.normalisation_text,
         })
         return tags

@@ -50,13 +50,14 @@ class InvertibleMambaBlock(nn.Module):
             s = self.log_scale_clamp * torch.tanh(s / self.log_scale_clamp)
         return s
 
-    def forward(self, x_l: Tensor, x_h: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(X_L, X_H) -> (X_L', X_H', log|det J|), the log-det of shape (B,) in float32 (float64
-        for float64 inputs), summed in that precision even under bf16/fp16 autocast."""
+    def forward(self, x_l: Tensor, x_h: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """(X_L, X_H) -> (X_L', X_H', log|det J|, sum s^2), the last two of shape (B,) in float32
+        (float64 for float64 inputs), summed in that precision even under bf16/fp16 autocast."""
         x_h = x_h + self.i1(x_l)
         s = self.log_scale(x_h)
         x_l = x_l * torch.exp(s) + self.i3(x_h)
-        return x_l, x_h, s.flatten(1).sum(1, dtype=torch.promote_types(s.dtype, torch.float32))
+        flat = s.flatten(1).to(torch.promote_types(s.dtype, torch.float32))
+        return x_l, x_h, flat.sum(1), flat.square().sum(1)
 
     def inverse(self, y_l: Tensor, y_h: Tensor) -> tuple[Tensor, Tensor]:
         """Exact inverse of :meth:`forward`: (X_L', X_H') -> (X_L, X_H)."""
@@ -73,16 +74,18 @@ class InvertibleStack(nn.Module):
         super().__init__()
         self.blocks = nn.ModuleList(InvertibleMambaBlock(cfg) for _ in range(cfg.blocks))
 
-    def forward(self, x_l: Tensor, x_h: Tensor) -> tuple[Tensor, Tensor, Tensor, list[Tensor]]:
-        """Returns (X_L^L, X_H^L, total log-det (B,), [X_H^1 .. X_H^L])."""
+    def forward(self, x_l: Tensor, x_h: Tensor) -> tuple[Tensor, Tensor, Tensor, list[Tensor], Tensor]:
+        """Returns (X_L^L, X_H^L, total log-det (B,), [X_H^1 .. X_H^L], total sum of s^2 (B,))."""
         dtype = torch.promote_types(x_l.dtype, torch.float32)
         logdet = torch.zeros(x_l.shape[0], dtype=dtype, device=x_l.device)
+        sq = torch.zeros_like(logdet)
         highs: list[Tensor] = []
         for block in self.blocks:
-            x_l, x_h, ld = block(x_l, x_h)
+            x_l, x_h, ld, ssq = block(x_l, x_h)
             logdet = logdet + ld.to(dtype)
+            sq = sq + ssq.to(dtype)
             highs.append(x_h)
-        return x_l, x_h, logdet, highs
+        return x_l, x_h, logdet, highs, sq
 
     def inverse(self, y_l: Tensor, y_h: Tensor) -> tuple[Tensor, Tensor]:
         """Exact inverse of :meth:`forward` (blocks undone in reverse order)."""

@@ -22,8 +22,10 @@ Decisions where the paper is silent (each also in the module it concerns):
 - The spatial branch starts from Y_s + F: the "main spatial feature" carries the MSI's spatial
   detail (Y_s) and the spectral branch's reconstruction (F). Starting from Y_s alone would force
   all 103 bands of spectral content through the rank-r LoRA heads and SE gates.
-- No global skip from the bicubic HSI to Ẑ (the paper's Tail "generates the final fused
-  image"); no deformable-convolution block (in the authors' code, not in the paper).
+- ``cfg.residual == "bicubic"`` (default): a global skip from the bicubic HSI to Ẑ and to Z̄,
+  both Tails' last convolutions zero-initialised; ``"none"`` is the paper's form (the Tail
+  "generates the final fused image"). See :class:`PIFNetConfig` for the measurements.
+  No deformable-convolution block (in the authors' code, not in the paper).
 - Inputs are used as given (the engine normalises them with the weights' manifest first).
 - Inference: ``forward(..., with_reference=False)`` skips Tail_spec (Z̄ only serves the loss).
 
@@ -67,12 +69,16 @@ class PIFNetOutput:
             invertible part of the spectral branch (the Haar transform has det 1).
         logdet_dims: number of scalars per sample the log-det is taken over (D * H/2 * W/2),
             so that losses can normalise it per dimension.
+        log_scale_sq: (B,) sum over all couplings and coupled values of the squared log-scale
+            s^2 (float32 or float64 like ``logdet``); divided by ``logdet_dims * blocks`` it is the
+            mean s^2 per coupled value that the default invertibility penalty uses.
     """
 
     fused: Tensor
     spectral_ref: Tensor | None
     logdet: Tensor
     logdet_dims: int
+    log_scale_sq: Tensor | None = None
 
 
 class PIFNet(nn.Module):
@@ -95,6 +101,10 @@ class PIFNet(nn.Module):
             for _ in range(cfg.blocks)
         )
         self.tail_fused = ConvHead(d, d, cfg.hsi_bands)
+        if cfg.residual != "none":
+            for tail in (self.tail_spectral, self.tail_fused):
+                nn.init.zeros_(tail[-1].weight)
+                nn.init.zeros_(tail[-1].bias)
 
     def check_inputs(self, lr_hsi: Tensor, hr_msi: Tensor) -> None:
         """Raise :class:`InputDataError` when the shapes do not fit the configuration."""
@@ -128,17 +138,20 @@ class PIFNet(nn.Module):
 
         x_l, details = haar_dwt(x_s)
         x_h = self.high_reduce(details)
-        x_l, x_h, logdet, highs = self.couplings(x_l, x_h)
+        x_l, x_h, logdet, highs, sq = self.couplings(x_l, x_h)
         feat = haar_idwt(x_l, self.high_expand(x_h))
-        spectral_ref = self.tail_spectral(feat) if with_reference else None
+        base = up if self.cfg.residual == "bicubic" else None
+        spectral_ref = None
+        if with_reference:
+            spectral_ref = self.tail_spectral(feat) if base is None else base + self.tail_spectral(feat)
 
         y = y_s + feat
         for hfspm, fam, high in zip(self.hfspm, self.fam, highs):
             guidance = hfspm(upsample_high(self.high_expand(high)), prior)
             y = fam(y, guidance)
-        fused = self.tail_fused(y)
+        fused = self.tail_fused(y) if base is None else base + self.tail_fused(y)
         return PIFNetOutput(fused=fused, spectral_ref=spectral_ref, logdet=logdet,
-                            logdet_dims=x_l[0].numel())
+                            logdet_dims=x_l[0].numel(), log_scale_sq=sq)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -20,17 +20,17 @@ Manifest (``format_version`` 1)::
       "msi": {"bands": 3, "wavelengths_nm": [...] | null, "band_names": [...] | null,
               "spectral_responses": {...} | null, "sensor": str | null},
       "ratio": 4,
-      "normalisation": {"hsi": {"offset": 0.0, "scale": 1.0}, "msi": {"offset": 0.0, "scale": 1.0},
-                        "description": str | null},
+      "normalisation": {"mode": "pair_mean", "seen": {"hsi_max": 9.1, "msi_max": 7.4},
+                        "description": str | null}
+                       (or, legacy "fixed": {"hsi": {"offset": 0.0, "scale": 1.0}, "msi": {...}}),
       "training": {"data": ..., "command": ...},
       "validation": {"PSNR": ..., ...},
       "safetensors": "cave_x4.safetensors",
       "sha256": "<64 hex digits>"
     }
 
-Normalisation: the model sees ``(value - offset) / scale`` for each sensor (``offset``/``scale``
-a number or one per band) and its output is mapped back with the HSI's pair:
-``value = model_output * scale + offset``.
+Normalisation: see :mod:`pifnet_engine.model.normalisation` (unit-free ``pair_mean``, or the
+legacy fixed ``(value - offset) / scale`` of older manifests).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from safetensors.torch import save as st_save
 from pifnet_engine import __version__
 from pifnet_engine.errors import WeightsError
 from pifnet_engine.model.config import PIFNetConfig
+from pifnet_engine.model.normalisation import MODE_PAIR_MEAN, MODES, mode_of
 from pifnet_engine.model.pifnet import PIFNet, count_parameters
 
 FORMAT = "pifnet-weights"
@@ -127,8 +128,8 @@ def build_manifest(model: PIFNet, manifest_extra: dict[str, Any] | None, name: s
         "hsi": _sensor_section(extra.get("hsi"), cfg.hsi_bands, "hsi"),
         "msi": _sensor_section(extra.get("msi"), cfg.msi_bands, "msi"),
         "ratio": cfg.ratio,
-        "normalisation": {"hsi": {"offset": 0.0, "scale": 1.0}, "msi": {"offset": 0.0, "scale": 1.0},
-                          "description": None, **(extra.get("normalisation") or {})},
+        "normalisation": dict(extra.get("normalisation") or {
+            "hsi": {"offset": 0.0, "scale": 1.0}, "msi": {"offset": 0.0, "scale": 1.0}, "description": None}),
         "training": extra.get("training", {"data": None, "command": None}),
         "validation": extra.get("validation", {}),
     }
@@ -180,6 +181,33 @@ def _check_numbers(value: Any, bands: int, where: str, field: str, allow_scalar:
                            f"got {str(value)[:80]}")
 
 
+def _check_normalisation(norm: Any, cfg: PIFNetConfig, where: str) -> None:
+    """The ``normalisation`` section: ``pair_mean`` with its training maxima, or the legacy
+    fixed ``(offset, scale)`` pairs (see :mod:`pifnet_engine.model.normalisation`)."""
+    if not isinstance(norm, dict):
+        raise _fail(where, f"normalisation must be an object; got {norm!r}")
+    mode = mode_of(norm)
+    if mode not in MODES:
+        raise _fail(where, f"normalisation.mode is {mode!r}; expected one of {list(MODES)}; upgrade pifnet-engine")
+    if mode == MODE_PAIR_MEAN:
+        seen = norm.get("seen")
+        for key in ("hsi_max", "msi_max"):
+            value = seen.get(key) if isinstance(seen, dict) else None
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value <= 0:
+                raise _fail(where, f"normalisation.seen.{key} is {value!r}; expected a positive number")
+        return
+    for kind, bands in (("hsi", cfg.hsi_bands), ("msi", cfg.msi_bands)):
+        pair = norm.get(kind)
+        if not isinstance(pair, dict) or "offset" not in pair or "scale" not in pair:
+            raise _fail(where, f"normalisation.{kind} must be {{'offset': ..., 'scale': ...}}; got {pair!r}")
+        _check_numbers(pair["offset"], bands, where, f"normalisation.{kind}.offset", True)
+        _check_numbers(pair["scale"], bands, where, f"normalisation.{kind}.scale", True)
+        scales = pair["scale"] if isinstance(pair["scale"], list) else [pair["scale"]]
+        if any(s == 0 for s in scales):
+            raise _fail(where, f"normalisation.{kind}.scale contains 0; expected non-zero scales")
+
+
 def validate_manifest(manifest: Any, where: str, check_digest: bool = True) -> PIFNetConfig:
     """Check the manifest's structure; return its model config. Raise :class:`WeightsError`."""
     if not isinstance(manifest, dict):
@@ -213,16 +241,7 @@ def validate_manifest(manifest: Any, where: str, check_digest: bool = True) -> P
                 raise _fail(where, f"msi.band_names must be a list of {bands} strings")
     if manifest["ratio"] != cfg.ratio:
         raise _fail(where, f"manifest ratio {manifest['ratio']!r} differs from the model config's {cfg.ratio}")
-    norm = manifest["normalisation"]
-    for kind, bands in (("hsi", cfg.hsi_bands), ("msi", cfg.msi_bands)):
-        pair = norm.get(kind) if isinstance(norm, dict) else None
-        if not isinstance(pair, dict) or "offset" not in pair or "scale" not in pair:
-            raise _fail(where, f"normalisation.{kind} must be {{'offset': ..., 'scale': ...}}; got {pair!r}")
-        _check_numbers(pair["offset"], bands, where, f"normalisation.{kind}.offset", True)
-        _check_numbers(pair["scale"], bands, where, f"normalisation.{kind}.scale", True)
-        scales = pair["scale"] if isinstance(pair["scale"], list) else [pair["scale"]]
-        if any(s == 0 for s in scales):
-            raise _fail(where, f"normalisation.{kind}.scale contains 0; expected non-zero scales")
+    _check_normalisation(manifest["normalisation"], cfg, where)
     if check_digest:
         digest = manifest.get("sha256")
         if not isinstance(digest, str) or len(digest) != 64:

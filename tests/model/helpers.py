@@ -23,10 +23,12 @@ def tiny_model(seed: int = 0, **overrides: object) -> PIFNet:
 
 
 def randomise_zero_inits(model: torch.nn.Module, seed: int = 1) -> None:
-    """Give the zero-initialised tensors (I2 output projections, LoRA B) random values, so that
-    tests exercise non-trivial scales and LoRA updates."""
+    """Give the zero-initialised tensors (I2 output projections, LoRA B, the residual Tails' last
+    convolutions) random values, so that tests exercise non-trivial scales, LoRA updates and tails."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if (name.endswith("i2.out_proj.weight") or name.endswith("lora_b")) and not p.any():
+            zero_init = (name.endswith("i2.out_proj.weight") or name.endswith("lora_b")
+                         or (name.startswith("tail_") and name.endswith("2.weight")))
+            if zero_init and not p.any():
                 p.copy_(0.3 * torch.randn(p.shape, generator=g))

@@ -16,7 +16,7 @@ def test_block_inverse_of_forward() -> None:
     block = _stack().blocks[0]
     x_l = torch.randn(2, 8, 4, 3, dtype=torch.float64)
     x_h = torch.randn(2, 8, 4, 3, dtype=torch.float64)
-    y_l, y_h, logdet = block(x_l, x_h)
+    y_l, y_h, logdet, _ = block(x_l, x_h)
     assert logdet.abs().min() > 0.1  # the scale part is really exercised
     r_l, r_h = block.inverse(y_l, y_h)
     torch.testing.assert_close(r_l, x_l, rtol=0, atol=1e-10)
@@ -26,7 +26,7 @@ def test_block_inverse_of_forward() -> None:
 def test_stack_inverse_float32_tolerance() -> None:
     stack = _stack().float()
     x_l, x_h = torch.randn(1, 8, 4, 4), torch.randn(1, 8, 4, 4)
-    y_l, y_h, _, highs = stack(x_l, x_h)
+    y_l, y_h, _, highs, _ = stack(x_l, x_h)
     assert len(highs) == 2 and highs[-1] is y_h
     r_l, r_h = stack.inverse(y_l, y_h)
     torch.testing.assert_close(r_l, x_l, rtol=1e-4, atol=1e-4)
@@ -41,12 +41,12 @@ def test_logdet_equals_numerical_jacobian_logdet() -> None:
     n = x_l.numel()
 
     def f(v: torch.Tensor) -> torch.Tensor:
-        y_l, y_h, _, _ = stack(v[:n].view(shape), v[n:].view(shape))
+        y_l, y_h, _, _, _ = stack(v[:n].view(shape), v[n:].view(shape))
         return torch.cat([y_l.flatten(), y_h.flatten()])
 
     jac = torch.autograd.functional.jacobian(f, torch.cat([x_l.flatten(), x_h.flatten()]))
     sign, numeric = torch.linalg.slogdet(jac)
-    _, _, analytic, _ = stack(x_l, x_h)
+    _, _, analytic, _, _ = stack(x_l, x_h)
     assert sign.item() > 0
     assert abs(numeric.item()) > 0.1
     torch.testing.assert_close(analytic[0], numeric, rtol=1e-9, atol=1e-9)
@@ -59,7 +59,7 @@ def test_clamped_scale_is_still_invertible() -> None:
     with torch.no_grad():
         block.i2.out_proj.weight.mul_(50.0)  # raw log-scales far beyond the clamp
     x_l, x_h = torch.randn(1, 8, 3, 3, dtype=torch.float64), torch.randn(1, 8, 3, 3, dtype=torch.float64)
-    y_l, y_h, logdet = block(x_l, x_h)
+    y_l, y_h, logdet, _ = block(x_l, x_h)
     assert logdet.abs().item() <= 0.5 * x_l.numel()
     r_l, r_h = block.inverse(y_l, y_h)
     torch.testing.assert_close(r_l, x_l, rtol=0, atol=1e-10)

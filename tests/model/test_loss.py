@@ -6,11 +6,13 @@ import torch
 from pifnet_engine.model import PIFNetOutput
 from pifnet_engine.model.loss import pifnet_loss
 
-from tests.model.helpers import tiny_model
+from tests.model.helpers import randomise_zero_inits, tiny_model
 
 
-def _output(fused: torch.Tensor, ref: torch.Tensor, logdet: list[float], dims: int) -> PIFNetOutput:
-    return PIFNetOutput(fused=fused, spectral_ref=ref, logdet=torch.tensor(logdet), logdet_dims=dims)
+def _output(fused: torch.Tensor, ref: torch.Tensor, logdet: list[float], dims: int,
+            sq: list[float] | None = None) -> PIFNetOutput:
+    return PIFNetOutput(fused=fused, spectral_ref=ref, logdet=torch.tensor(logdet), logdet_dims=dims,
+                        log_scale_sq=None if sq is None else torch.tensor(sq))
 
 
 def test_each_term_by_hand() -> None:
@@ -20,7 +22,7 @@ def test_each_term_by_hand() -> None:
     # Reference spectra: (0, 2) orthogonal to (1, 0) -> cos 0; (3, 3) parallel to (1, 1) -> cos 1.
     ref = torch.tensor([[[[0.0, 3.0]], [[2.0, 3.0]]]])
     out = _output(fused, ref, [-8.0], dims=4)
-    total, terms = pifnet_loss(out, target, lambda_inv=0.01, lambda_cos=0.1)
+    total, terms = pifnet_loss(out, target, lambda_inv=0.01, lambda_cos=0.1, inv_penalty="paper")
     l1 = (0.5 + 0.0 + 0.0 + 2.0) / 4  # mean |fused - target|
     inv = -8.0 / 4  # log-det per coupled dimension
     cos = 1.0 - (0.0 + 1.0) / 2  # 1 - mean per-pixel spectral cosine
@@ -33,14 +35,40 @@ def test_each_term_by_hand() -> None:
 def test_inv_term_is_batch_mean_of_normalised_logdet() -> None:
     z = torch.ones(2, 3, 2, 2)
     out = _output(z, z, [3.0, 5.0], dims=2)
-    total, terms = pifnet_loss(out, z, lambda_inv=1.0, lambda_cos=1.0)
+    total, terms = pifnet_loss(out, z, lambda_inv=1.0, lambda_cos=1.0, inv_penalty="paper")
     assert terms["inv"].item() == pytest.approx((1.5 + 2.5) / 2)
     assert terms["l1"].item() == 0.0 and terms["cos"].item() == pytest.approx(0.0, abs=1e-7)
     assert total.item() == pytest.approx(2.0)
 
 
+def test_square_penalty_is_mean_squared_log_scale_per_coupled_value() -> None:
+    z = torch.ones(2, 3, 2, 2)
+    # Sample 1: sum of s^2 = 8 over 2 couplings x 2 values; sample 2: 0. Log-dets are ignored.
+    out = _output(z, z, [-100.0, -100.0], dims=2, sq=[8.0, 0.0])
+    total, terms = pifnet_loss(out, z, lambda_inv=1.0, lambda_cos=1.0, inv_penalty="square", blocks=2)
+    assert terms["inv"].item() == pytest.approx((8.0 / 4 + 0.0) / 2)
+    assert total.item() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_square_penalty_does_not_reward_shrinking_on_the_model() -> None:
+    """The gradient of the default L_inv pulls log-scales towards 0 from both sides; the
+    paper's reading pushes them down whatever their value."""
+    model = tiny_model()
+    block = model.couplings.blocks[0]
+    torch.nn.init.normal_(block.i2.out_proj.weight, std=0.5)
+    x, y = torch.rand(1, 6, 4, 4), torch.rand(1, 3, 8, 8)
+    out = model(x, y)
+    sq_total, _ = pifnet_loss(out, out.fused.detach(), lambda_inv=1.0, lambda_cos=0.0, inv_penalty="square",
+                              blocks=model.cfg.blocks)
+    assert out.log_scale_sq is not None and out.log_scale_sq.item() > 0
+    assert sq_total.item() >= 0.0
+    with pytest.raises(ValueError, match="inv_penalty"):
+        pifnet_loss(out, out.fused.detach(), inv_penalty="bogus")
+
+
 def test_loss_on_the_model_backpropagates_into_both_tails_and_couplings() -> None:
     model = tiny_model()
+    randomise_zero_inits(model)
     x, y = torch.rand(1, 6, 4, 4), torch.rand(1, 3, 8, 8)
     out = model(x, y)
     total, terms = pifnet_loss(out, torch.rand(1, 6, 8, 8))

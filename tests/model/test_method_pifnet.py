@@ -1,10 +1,12 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from pifnet_engine.errors import WeightsError
 from pifnet_engine.methods import PairSpec
+from pifnet_engine.methods.base import StatsBatch
 from pifnet_engine.methods.pifnet import PIFNetMethod
 from pifnet_engine.model.weights import save_weights
 
@@ -22,6 +24,17 @@ def _weights(tmp_path: Path, ratio: int = 2, scale: float = 100.0, name: str = "
                                "msi": {"offset": 0.0, "scale": [1.0, 2.0, 4.0]}}}
     save_weights(tmp_path / stem, model, extra)
     return tmp_path / f"{stem}.safetensors", model.eval()
+
+
+def _statistics(method: PIFNetMethod, x: torch.Tensor, y: torch.Tensor) -> None:
+    """Run the statistics pass of ``method`` over windows ``x`` (B, C, h, w), ``y`` (B, c, H, W)."""
+    s = y.shape[-1] // x.shape[-1]
+    for xb, yb in zip(x.double().numpy(), y.double().numpy()):
+        c, h, w = xb.shape
+        low = yb.reshape(yb.shape[0], h, s, w, s).mean(axis=(2, 4))
+        method.accumulate(StatsBatch(hsi=xb, msi_low=low, valid=np.ones((h, w), bool), msi=yb,
+                                     msi_valid=np.ones(yb.shape[1:], bool)))
+    method.finish_statistics()
 
 
 def _pair(**kw: object) -> PairSpec:
@@ -53,6 +66,7 @@ def test_fuse_normalises_pads_and_restores_units(tmp_path: Path) -> None:
     method.check_pair(_pair())
     torch.manual_seed(0)
     x, y = torch.rand(2, 6, 5, 3) * 100 + 10, torch.rand(2, 3, 10, 6) * torch.tensor([1.0, 2.0, 4.0]).view(1, 3, 1, 1)
+    _statistics(method, x, y)
     with torch.inference_mode():
         z = method.fuse(x, y)
         direct = model((x - 10.0) / 100.0, y / torch.tensor([1.0, 2.0, 4.0]).view(1, 3, 1, 1)).fused * 100 + 10
@@ -65,8 +79,10 @@ def test_odd_ratio_windows_are_padded(tmp_path: Path) -> None:
     method = PIFNetMethod(weights=path)
     method.check_pair(_pair(ratio=3))
     assert method.window_multiple_lr(3) == 2
+    x, y = torch.rand(1, 6, 3, 5) * 100 + 10, torch.rand(1, 3, 9, 15)
+    _statistics(method, x, y)
     with torch.inference_mode():
-        z = method.fuse(torch.rand(1, 6, 3, 5), torch.rand(1, 3, 9, 15))
+        z = method.fuse(x, y)
     assert z.shape == (1, 6, 9, 15) and torch.isfinite(z).all()
 
 

@@ -71,3 +71,30 @@ def test_config_validation_and_round_trip() -> None:
                      ssm_kernels=(3, 3))
     with pytest.raises(WeightsError, match="unknown keys"):
         PIFNetConfig.from_dict({**cfg.to_dict(), "dropout": 0.1})
+
+
+def test_fresh_residual_model_returns_its_bicubic_base_exactly() -> None:
+    """Untrained, the default (residual "bicubic") PIF-Net is exactly the bicubic-upsampled HSI,
+    for Ẑ and for the spectral reference Z̄; the paper's form ("none") is not."""
+    import torch.nn.functional as F
+
+    from tests.model.helpers import tiny_model
+
+    x, y = torch.rand(2, 6, 4, 6), torch.rand(2, 3, 8, 12)
+    up = F.interpolate(x, size=(8, 12), mode="bicubic", align_corners=False)
+    model = tiny_model()
+    assert model.cfg.residual == "bicubic"
+    out = model(x, y)
+    assert torch.equal(out.fused, up) and torch.equal(out.spectral_ref, up)
+    paper = tiny_model(residual="none")(x, y)
+    assert not torch.allclose(paper.fused, up, atol=1e-2)
+
+
+def test_manifests_without_residual_load_as_the_papers_form() -> None:
+    from pifnet_engine.model import PIFNetConfig
+
+    cfg = PIFNetConfig.from_dict({"hsi_bands": 6, "msi_bands": 3, "ratio": 2})
+    assert cfg.residual == "none"
+    assert PIFNetConfig(hsi_bands=6, msi_bands=3, ratio=2).residual == "bicubic"
+    with pytest.raises(Exception, match="residual = 'gsa'"):
+        PIFNetConfig(hsi_bands=6, msi_bands=3, ratio=2, residual="gsa")

@@ -52,7 +52,8 @@ def test_export_writes_manifest_with_data_protocol_command_validation(tmp_path: 
     assert val["protocol"] == "centred" and {"pifnet", "gsa", "bicubic"} <= set(val)
     assert loaded["msi"]["band_names"] == ["B2", "B3", "B4", "B8"] and len(loaded["msi"]["wavelengths_nm"]) == 4
     assert loaded["hsi"]["wavelengths_nm"][0] == pytest.approx(450.0)
-    assert loaded["normalisation"]["hsi"]["scale"] == 1.0
+    norm = loaded["normalisation"]
+    assert norm["mode"] == "pair_mean" and norm["seen"]["hsi_max"] > 1.0 and norm["seen"]["msi_max"] > 1.0
     assert (model.cfg.hsi_bands, model.cfg.msi_bands, model.cfg.ratio) == (8, 4, 3)
 
     with pytest.raises(OutputExistsError, match="--overwrite"):

@@ -40,7 +40,7 @@ ALL_TRANSFORMS = [(rot, flip) for rot in range(4) for flip in (False, True)]
 def test_augmented_pair_is_the_protocol_applied_to_the_augmented_scene(protocol: str, ratio: int) -> None:
     scene = make_scene()
     sim = simulate_scene(scene, ratio, protocol, response=R)
-    ds = PatchDataset([sim], patch_size=24, stride=24)
+    ds = PatchDataset([sim], patch_size=24, stride=24, pair_mean=False)
     assert ds.positions == [(0, 0, 0)]
     for rot, flip in ALL_TRANSFORMS:
         item = ds.pair(0, rot, flip)
@@ -48,6 +48,27 @@ def test_augmented_pair_is_the_protocol_applied_to_the_augmented_scene(protocol:
         np.testing.assert_array_equal(item["target"].numpy(), gt_t)
         np.testing.assert_allclose(item["lr_hsi"].numpy(), DEGRADE[protocol](gt_t, ratio), atol=1e-6)
         np.testing.assert_allclose(item["hr_msi"].numpy(), spectral_degrade(gt_t, R), atol=1e-6)
+
+
+def test_pair_mean_normalisation_divides_by_the_scene_input_means_and_is_unit_free() -> None:
+    scene = make_scene()
+    sim = simulate_scene(scene, 4, "centred", response=R)
+    raw = PatchDataset([sim], patch_size=24, stride=24, pair_mean=False).pair(0, 1, True)
+    ds = PatchDataset([sim], patch_size=24, stride=24)
+    hs, ms = float(sim.lr_hsi.mean()), float(sim.hr_msi.mean())
+    assert ds.scales[0] == (pytest.approx(hs, rel=1e-6), pytest.approx(ms, rel=1e-6))
+    item = ds.pair(0, 1, True)
+    np.testing.assert_allclose(item["lr_hsi"].numpy(), raw["lr_hsi"].numpy() / hs, rtol=1e-6)
+    np.testing.assert_allclose(item["target"].numpy(), raw["target"].numpy() / hs, rtol=1e-6)
+    np.testing.assert_allclose(item["hr_msi"].numpy(), raw["hr_msi"].numpy() / ms, rtol=1e-6)
+    # The same scene in other units (x 0.5 for the HSI, x 0.25 for the MSI) gives the same items.
+    other = dataclasses.replace(sim, target=sim.target * 0.5, hr_msi=sim.hr_msi * 0.25,
+                                lr_variants={k: v * 0.5 for k, v in sim.lr_variants.items()})
+    again = PatchDataset([other], patch_size=24, stride=24).pair(0, 1, True)
+    for key in ("lr_hsi", "hr_msi", "target"):
+        np.testing.assert_allclose(again[key].numpy(), item[key].numpy(), rtol=1e-5)
+    hsi_max, msi_max = ds.seen_maxima()
+    assert hsi_max == pytest.approx(float(sim.lr_hsi.max()) / hs, rel=1e-6) and msi_max > 1.0
 
 
 def test_paper_corners_really_differ() -> None:
@@ -66,7 +87,7 @@ def test_patches_sit_on_multiples_of_s_and_match_the_scene(protocol: str) -> Non
     scene = make_scene(40, 52)
     sim = simulate_scene(scene, 4, protocol, response=R)
     assert sim.target.shape == (3, 40, 52) and sim.lr_hsi.shape == (3, 10, 13) and sim.hr_msi.shape == (2, 40, 52)
-    ds = PatchDataset([sim], patch_size=16, stride=12, augment=False)
+    ds = PatchDataset([sim], patch_size=16, stride=12, augment=False, pair_mean=False)
     assert ds.protocol == protocol and ds.ratio == 4
     rows = sorted({y for _, y, _ in ds.positions})
     cols = sorted({x for _, _, x in ds.positions})

@@ -97,11 +97,11 @@ def test_cave_lists_are_mhfnet_index_resolved() -> None:
 
 
 def test_cave_split_of_available_scenes() -> None:
-    have = ["beads", "cloth", "superballs", "balloons", "paints"]
+    have = ["beads", "cloth", "superballs", "balloons", "paints", "fake_and_real_food"]
     split = cave_split(have)
-    assert split.train == ("beads", "paints")  # MHF-net order, validation removed
+    assert split.train == ("beads", "paints")  # MHF-net order, validation and held-out test removed
     assert split.validation == ("cloth", "superballs")
-    assert split.test == ("balloons",)
+    assert split.test == ("balloons", "fake_and_real_food")
     assert not set(split.train) & set(split.validation) and not set(split.test) & set(split.train + split.validation)
     with pytest.raises(InputDataError, match="unknown CAVE scene"):
         cave_split(["beads", "my_scene"])
@@ -116,7 +116,7 @@ def test_shared_cave_scenes_are_all_training_side() -> None:
 
     names = list_cave_scenes(SHARED / "cave")
     split = cave_split(names)
-    assert len(split.train) == 12 and len(split.validation) == 2 and split.test == ()
+    assert len(split.train) == 11 and len(split.validation) == 2 and split.test == ("fake_and_real_food",)
 
 
 def test_enmap_exclusion_list() -> None:

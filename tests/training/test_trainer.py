@@ -35,9 +35,28 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def test_cosine_schedule_warms_up_decays_per_step_and_penalises_squared_log_scales(tmp_path: Path,
+                                                                                cave: Path) -> None:
+    values = tiny_values(tmp_path / "run", cave, stride=16, epochs=2, val_every=2, warmup_steps=2,
+                         schedule_steps=6, lr=4e-4)
+    result = run_training(TrainRequest(values=values))
+    assert (result.reason, result.step) == ("finished", 8)
+    rows = _rows(tmp_path / "run" / "train_log.csv")
+    cfg = TrainConfig(lr=4e-4, warmup_steps=2, schedule_steps=6)
+    expected = [4e-4 * cfg.lr_factor(step, 6) for step in range(8)]
+    assert [float(r["lr"]) for r in rows] == pytest.approx(expected, rel=1e-6)
+    assert expected[0] == pytest.approx(2e-4)  # half way through the 2-step warm-up, cosine at its top
+    assert 4e-4 > expected[1] > expected[2] > expected[5]
+    assert expected[6] == expected[7] == pytest.approx(4e-4 * 0.02)
+    assert all(float(r["inv"]) >= 0 for r in rows)  # mean s^2, never negative
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["train"]["schedule"] == "cosine" and run["train"]["inv_penalty"] == "square"
+
+
 def test_run_logs_schedule_checkpoint_and_best(tmp_path: Path, cave: Path) -> None:
     # 2 scenes x 9 patches (48 px, 16-px patches, stride 16) = 18 patches -> 4 steps of 4 per epoch
-    values = tiny_values(tmp_path / "run", cave, stride=16, epochs=2, lr_step_epochs=1, val_every=1)
+    values = tiny_values(tmp_path / "run", cave, stride=16, epochs=2, lr_step_epochs=1, val_every=1,
+                         schedule="step", lr=1e-4, inv_penalty="paper")
     result = run_training(TrainRequest(values=values))
     assert (result.reason, result.step, result.epoch) == ("finished", 8, 2)
     rows = _rows(tmp_path / "run" / "train_log.csv")
@@ -58,10 +77,10 @@ def test_run_logs_schedule_checkpoint_and_best(tmp_path: Path, cave: Path) -> No
     model, manifest = load_weights(tmp_path / "run" / "best.safetensors")
     val = manifest["validation"]
     assert val["protocol"] == "paper" and val["scenes"] == ["cloth"]
+    assert manifest["normalisation"]["mode"] == "pair_mean" and model.cfg.residual == "bicubic"
     assert set(val) >= {"pifnet", "gsa", "bicubic"}
     best_step = max(_rows(tmp_path / "run" / "val_log.csv"), key=lambda r: float(r["psnr"]))["step"]
     assert manifest["training"]["step"] == int(best_step)
-    assert manifest["normalisation"]["hsi"] == {"offset": 0.0, "scale": 65535.0}
     assert manifest["msi"]["band_names"] == ["blue", "green", "red"]
     assert manifest["hsi"]["wavelengths_nm"][0] == 400.0
     assert model.cfg.hidden == 8 and model.cfg.hsi_bands == 31 and model.cfg.msi_bands == 3

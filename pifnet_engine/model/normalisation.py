@@ -23,7 +23,8 @@ Two modes:
 
 Refusals (:func:`unit_refusal`), checked after the statistics pass and before any window is
 fused: a pair whose normalised values reach more than :data:`OUT_OF_RANGE_FACTOR` times the
-largest value seen in training (``pair_mean``) or than 1.0 (``fixed``), whose mean is not
+largest value seen in training, and at least :data:`MIN_REFUSED_REACH` times their mean
+(``pair_mean``), or than 1.0 (``fixed``), whose mean is not
 positive, or (``fixed``) whose normalised mean is below :data:`FIXED_MIN_MEAN` (e.g. reflectance
 0-1 given to weights trained on 16-bit counts: the values would be ~1e-5). Such input made the
 old network overflow into NaN or produce garbage, silently.
@@ -44,6 +45,11 @@ MODES = (MODE_PAIR_MEAN, MODE_FIXED)
 #: Normalised by its mean, a scene's maximum is a property of its contrast (typically 4-15 for
 #: reflectance scenes); 4x beyond anything seen in training means other units or a broken input.
 OUT_OF_RANGE_FACTOR = 4.0
+#: ... but a pair is never refused below this max / mean: real reflectance scenes reach 20-30
+#: (bright roofs or glint over a dark scene), more than small training sets may show (the EnMAP
+#: tiles of ``enmap_s2_x3`` reach only 3.8); a window that really overflows is still stopped
+#: by :mod:`pifnet_engine.sanity`.
+MIN_REFUSED_REACH = 50.0
 #: ``fixed`` weights: a normalised mean below this means the input is in smaller units.
 FIXED_MIN_MEAN = 1e-3
 
@@ -131,10 +137,11 @@ def unit_refusal(norm: dict[str, Any], stats: PairStatistics, weights: str, hsi_
                         "raster's scale/offset tags), or use --method gsa")
             seen = float(norm["seen"][f"{kind}_max"])
             reach = st.maximum / st.mean
-            if reach > OUT_OF_RANGE_FACTOR * seen:
+            if reach > max(OUT_OF_RANGE_FACTOR * seen, MIN_REFUSED_REACH):
                 return (f"{label} '{name}' values reach {reach:.3g} times their mean ({st.maximum:.4g} vs mean "
                         f"{st.mean:.4g}) but weights '{weights}' were trained on values up to {seen:.3g} times the "
-                        "mean; mask the outliers (nodata) or check the raster's scale/offset tags, or use --method gsa")
+                        "mean; part of the raster is probably in other units or broken: mask the outliers "
+                        "(nodata) or check the raster's scale/offset tags, or use --method gsa")
         else:
             offset, scale = _fixed_pair(norm, kind)
             hi_scale = float(np.max(np.abs(scale)))

@@ -27,18 +27,24 @@ from pifnet_engine import __version__
 from pifnet_engine.errors import PifnetError, UsageError
 from training.datasets import SCENE_KINDS
 from training.pairs import MSI_PRESETS
+from pifnet_engine.model.config import PIFNetConfig
 from training.run_log import PROGRESS_MODES
+from training.trainer_config import TrainConfig
 
 #: train options fixed by a run (refused together with --resume).
 RUN_FIXED = ("scene", "ratio", "protocol", "msi_srf", "key", "batch_size", "lr", "lr_step_epochs",
              "schedule", "warmup_steps", "schedule_steps", "inv_penalty", "residual", "paper_settings",
              "patch_size", "stride", "seed", "hidden", "blocks", "d_state")
-DEFAULTS: dict[str, Any] = {"ratio": 4, "protocol": "paper", "epochs": 500, "batch_size": 4, "lr": 4e-4,
-                            "schedule": "cosine", "warmup_steps": 50, "schedule_steps": None,
-                            "inv_penalty": "square", "residual": "bicubic",
-                            "lr_step_epochs": 200, "patch_size": 64, "seed": 0, "val_every": 1,
-                            "checkpoint_minutes": 10.0, "checkpoint_every": 0, "val_tile_size": 256,
-                            "workers": 0, "device": "auto"}
+#: Option defaults: the optimisation ones are TrainConfig's, the model's output form PIFNetConfig's.
+_TRAIN_DEFAULTS = TrainConfig()
+DEFAULTS: dict[str, Any] = {
+    "ratio": 4, "protocol": "paper", "device": "auto", "val_tile_size": _TRAIN_DEFAULTS.val_tile_px,
+    "residual": PIFNetConfig.residual,
+    **{k: getattr(_TRAIN_DEFAULTS, k) for k in (
+        "epochs", "batch_size", "lr", "schedule", "warmup_steps", "schedule_steps", "inv_penalty",
+        "lr_step_epochs", "patch_size", "seed", "val_every", "checkpoint_minutes", "checkpoint_every",
+        "workers")},
+}
 
 
 def parse_duration(text: str) -> float:

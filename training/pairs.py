@@ -353,11 +353,13 @@ class PatchDataset(Dataset):
             "target": torch.from_numpy(np.ascontiguousarray(dihedral(target, rot, flip)) * hs),
         }
 
-    def seen_maxima(self) -> tuple[float, float]:
-        """Largest normalised LR-HSI and HR-MSI value over the scenes (for the manifest)."""
-        hsi = max(st.hsi.maximum / sc[0] for st, sc in zip(self.statistics, self.scales))
-        msi = max(st.msi.maximum / sc[1] for st, sc in zip(self.statistics, self.scales))
-        return float(hsi), float(msi)
+
+def seen_maxima(scenes: Sequence[SimulatedScene]) -> tuple[float, float]:
+    """Largest ``pair_mean``-normalised LR-HSI and HR-MSI value over ``scenes`` (max / mean of
+    each scene's :func:`scene_statistics`), for the manifest's ``normalisation.seen``."""
+    stats = [scene_statistics(sc) for sc in scenes]
+    return (max(st.hsi.maximum / st.hsi.mean for st in stats),
+            max(st.msi.maximum / st.msi.mean for st in stats))
 
 
 def scene_statistics(sim: SimulatedScene) -> PairStatistics:

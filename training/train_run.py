@@ -24,7 +24,7 @@ from pifnet_engine.model.normalisation import MODE_PAIR_MEAN
 from training.datasets import DataSpec, load_split_scenes, simulate_split
 from training.distributed import barrier, init_distributed, shutdown
 from training.export import manifest_extra
-from training.pairs import PatchDataset
+from training.pairs import seen_maxima
 from training.trainer import StepHook, Trainer, TrainResult
 from training.trainer_config import RUN_FILE, TrainConfig, read_run_file, write_run_file
 
@@ -98,7 +98,7 @@ def run_training(req: TrainRequest) -> TrainResult:
             model_kwargs = {k: v[k] for k in ("hidden", "blocks", "d_state", "residual") if v.get(k) is not None}
             model_cfg = PIFNetConfig(hsi_bands=train_sims[0].target.shape[0], msi_bands=train_sims[0].hr_msi.shape[0],
                                      ratio=spec.ratio, **model_kwargs)
-            seen = PatchDataset(train_sims, patch_size=cfg.patch_size, stride=cfg.stride).seen_maxima()
+            seen = seen_maxima(train_sims)
             run = {"command": req.command, "data": spec.to_dict(), "train": cfg.to_dict(), "model": model_cfg.to_dict(),
                    "regions": scenes.regions,
                    "normalisation": {"scale": scenes.scale, "mode": scenes.normalisation, "inputs": MODE_PAIR_MEAN,

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from ..errors import InputDataError, WeightsError
 from ..model.config import window_multiple_lr
-from ..model.normalisation import PairStatistics, mode_of, scales_for, unit_refusal
+from ..model.normalisation import MODE_PAIR_MEAN, PairStatistics, mode_of, scales_for, unit_refusal
 from ..model.pifnet import PIFNet
 from ..model.weights import load_weights, read_manifest
 from .base import FusionMethod, PairSpec, StatsBatch
@@ -92,12 +92,6 @@ def mismatch(manifest: dict, pair: PairSpec) -> str | None:
                                  manifest["hsi"].get("fwhm_nm"), name)
             or _wavelength_mismatch("MSI", pair.msi_name, pair.msi_wavelengths_nm,
                                     manifest["msi"].get("wavelengths_nm"), None, name))
-
-
-def _per_band(value: float | list[float], bands: int) -> torch.Tensor:
-    """A manifest offset/scale (number or list) as a (1, bands, 1, 1) float32 tensor."""
-    t = torch.as_tensor(value, dtype=torch.float32)
-    return (t.expand(bands) if t.dim() == 0 else t).reshape(1, bands, 1, 1)
 
 
 class PIFNetMethod(FusionMethod):
@@ -182,10 +176,7 @@ class PIFNetMethod(FusionMethod):
 
     def accumulate(self, batch: StatsBatch) -> None:
         """Valid good-band HSI values and valid MSI values of one core window."""
-        if batch.valid.any():
-            self._stats.hsi.add(batch.hsi[self._good][:, batch.valid])
-        if batch.msi_valid.any():
-            self._stats.msi.add(batch.msi[:, batch.msi_valid])
+        self._stats.add(batch.hsi, batch.valid, batch.msi, batch.msi_valid, self._good)
 
     def finish_statistics(self) -> None:
         """Refuse input in units the weights were not trained for; fix the normalisation."""
@@ -196,14 +187,15 @@ class PIFNetMethod(FusionMethod):
             raise InputDataError(why)
         cfg = self.model.cfg
         parts = scales_for(norm, self._stats, cfg.hsi_bands, cfg.msi_bands)
-        self._scales = tuple(_per_band(p.tolist(), len(p)).to(self.device) for p in parts)
+        self._scales = tuple(torch.as_tensor(p, dtype=torch.float32, device=self.device).reshape(1, -1, 1, 1)
+                             for p in parts)
 
     @property
     def normalisation_text(self) -> str:
         """How the inputs were normalised (for provenance), after :meth:`finish_statistics`."""
         if self._scales is None:
             return ""
-        if mode_of(self.manifest["normalisation"]) == "pair_mean":
+        if mode_of(self.manifest["normalisation"]) == MODE_PAIR_MEAN:
             return f"pair_mean hsi/{self._stats.hsi.mean:.6g} msi/{self._stats.msi.mean:.6g}"
         return "fixed (manifest offset/scale)"
 

@@ -20,7 +20,7 @@ Manifest (``format_version`` 1)::
       "msi": {"bands": 3, "wavelengths_nm": [...] | null, "band_names": [...] | null,
               "spectral_responses": {...} | null, "sensor": str | null},
       "ratio": 4,
-      "normalisation": {"mode": "pair_mean", "seen": {"hsi_max": 9.1, "msi_max": 7.4},
+      "normalisation": {"mode": "pair_mean", "seen": {"hsi_max": 18.5, "msi_max": 15.5},
                         "description": str | null}
                        (or, legacy "fixed": {"hsi": {"offset": 0.0, "scale": 1.0}, "msi": {...}}),
       "training": {"data": ..., "command": ...},

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 from pifnet_engine.errors import InputDataError, UsageError
 from pifnet_engine.simulate import degrade_centred, degrade_paper, spectral_degrade
 from pifnet_engine.spectral.srf import load_rosis_ikonos_matrix
-from training.pairs import PatchDataset, corner_for, default_msi_preset, dihedral, msi_response, simulate_scene
+from training.pairs import PatchDataset, corner_for, default_msi_preset, dihedral, msi_response, seen_maxima, simulate_scene
 from training.scenes.normalise import normalisation_scale, normalise
 from training.scenes.scene import Scene
 
@@ -67,7 +67,7 @@ def test_pair_mean_normalisation_divides_by_the_scene_input_means_and_is_unit_fr
     again = PatchDataset([other], patch_size=24, stride=24).pair(0, 1, True)
     for key in ("lr_hsi", "hr_msi", "target"):
         np.testing.assert_allclose(again[key].numpy(), item[key].numpy(), rtol=1e-5)
-    hsi_max, msi_max = ds.seen_maxima()
+    hsi_max, msi_max = seen_maxima([sim])
     assert hsi_max == pytest.approx(float(sim.lr_hsi.max()) / hs, rel=1e-6) and msi_max > 1.0
 
 

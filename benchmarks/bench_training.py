@@ -14,7 +14,11 @@ Settings (``--settings``, comma-separated):
   log-det reading of L_inv, ``--paper-threads`` threads (1, as those runs used);
 - ``none``: the new optimisation (batch 4, lr 4e-4, 50-step warm-up + cosine, squared
   log-scale L_inv, ``--threads``) with the paper's output form: the residual ablation;
-- ``default``: the new default, residual ``bicubic`` (what ``pifnet-train train`` does now).
+- ``fp32``: residual ``bicubic`` and the new optimisation in float32 (the precision ablation);
+- ``default``: the new default, residual ``bicubic`` with the forward pass in bfloat16 autocast
+  where the CPU has it (``--precision auto``, what ``pifnet-train train`` does now).
+
+``none`` and ``default`` use ``--precision auto``, ``paper`` and ``fp32`` float32.
 
 All settings normalise each scene by its own input means (``pair_mean``). The cosine horizon is
 the number of steps that fit in ``--minutes`` (estimated from the first 10 steps), as one
@@ -23,6 +27,8 @@ would set ``--schedule-steps`` for a time budget.
 Run (about 3 x ``--minutes`` plus data loading; nothing else heavy on the machine)::
 
     .venv/bin/python benchmarks/bench_training.py --data ../shared/data/cave --minutes 7 --default-minutes 15
+
+``--minutes-of paper=3,fp32=3`` gives single settings another length (samples/s needs only a few).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from pifnet_engine.model import PIFNet, PIFNetConfig
 from pifnet_engine.model.loss import pifnet_loss
 from training.datasets import DataSpec, load_split_scenes, simulate_split
 from training.pairs import PatchDataset, SimulatedScene, scene_statistics
+from training.precision import forward_precision, resolve_precision
 from training.trainer_config import TrainConfig
 
 
@@ -54,13 +61,15 @@ class Setting:
     schedule: str
     inv_penalty: str
     threads: int
+    precision: str
 
 
 def settings(paper_threads: int, threads: int) -> dict[str, Setting]:
     return {
-        "paper": Setting("paper", "none", 8, 1e-4, "constant", "paper", paper_threads),
-        "none": Setting("none", "none", 4, 4e-4, "cosine", "square", threads),
-        "default": Setting("default", "bicubic", 4, 4e-4, "cosine", "square", threads),
+        "paper": Setting("paper", "none", 8, 1e-4, "constant", "paper", paper_threads, "fp32"),
+        "none": Setting("none", "none", 4, 4e-4, "cosine", "square", threads, "auto"),
+        "fp32": Setting("fp32", "bicubic", 4, 4e-4, "cosine", "square", threads, "fp32"),
+        "default": Setting("default", "bicubic", 4, 4e-4, "cosine", "square", threads, "auto"),
     }
 
 
@@ -100,6 +109,7 @@ def run_setting(st: Setting, train: list[SimulatedScene], val: SimulatedScene, m
     stats = scene_statistics(val)
     scales = (stats.hsi.mean, stats.msi.mean)
     budget = 60.0 * minutes
+    precision = resolve_precision(st.precision, torch.device("cpu"))
     tcfg = TrainConfig(lr=st.lr, warmup_steps=50)
     curve = [(0.0, 0, *validate(model, lr_v, msi_v, tgt_v, scales))]
     print(f"  [{st.name}] {curve[-1][0]:6.2f} min  step {0:5d}  PSNR {curve[-1][2]:6.2f}  SAM {curve[-1][3]:6.2f}",
@@ -114,7 +124,8 @@ def run_setting(st: Setting, train: list[SimulatedScene], val: SimulatedScene, m
                 factor = tcfg.lr_factor(step, horizon or 10**9)
                 for group in opt.param_groups:
                     group["lr"] = st.lr * factor
-            out = model(batch["lr_hsi"], batch["hr_msi"])
+            with forward_precision(precision, torch.device("cpu")):
+                out = model(batch["lr_hsi"], batch["hr_msi"])
             loss, _ = pifnet_loss(out, batch["target"], inv_penalty=st.inv_penalty, blocks=cfg.blocks)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -132,7 +143,7 @@ def run_setting(st: Setting, train: list[SimulatedScene], val: SimulatedScene, m
                 done = True
                 break
         epoch += 1
-    return {"setting": st, "steps": step, "samples_per_s": step * st.batch / train_s, "curve": curve}
+    return {"setting": st, "precision": precision, "steps": step, "samples_per_s": step * st.batch / train_s, "curve": curve}
 
 
 def first_time_above(curve: list[tuple[float, int, float, float]], level: float) -> float | None:
@@ -151,7 +162,8 @@ def main() -> None:
                          "settings at --minutes too")
     ap.add_argument("--val-every", type=float, default=60.0, help="seconds of training between validations")
     ap.add_argument("--val-crop", type=int, default=256)
-    ap.add_argument("--settings", default="paper,none,default")
+    ap.add_argument("--settings", default="paper,none,fp32,default")
+    ap.add_argument("--minutes-of", default="", help="per-setting training minutes, e.g. paper=3,fp32=3")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--paper-threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
@@ -173,17 +185,19 @@ def main() -> None:
         print(f"  {method:8s} PSNR {base[method][0]:6.2f}  SAM {base[method][1]:6.2f}", flush=True)
 
     table = settings(args.paper_threads, args.threads)
+    own = dict(item.split("=") for item in args.minutes_of.split(",") if item)
     results = []
     for name in args.settings.split(","):
         print(f"== {name}: {table[name]}", flush=True)
         minutes = args.default_minutes if name == "default" and args.default_minutes else args.minutes
+        minutes = float(own.get(name, minutes))
         results.append(run_setting(table[name], train, val, minutes, args.val_every, args.val_crop, args.seed))
 
     gsa_psnr = base["gsa"][0]
     print(f"\nsummary ({args.minutes:g} training minutes each; GSA {gsa_psnr:.2f} dB / {base['gsa'][1]:.2f} deg, "
           f"bicubic {base['bicubic'][0]:.2f} dB / {base['bicubic'][1]:.2f} deg)")
     at = args.minutes
-    print(f"{'setting':8s} {'threads':>7s} {'batch':>5s} {'minutes':>7s} {'steps':>6s} {'samples/s':>9s} "
+    print(f"{'setting':8s} {'threads':>7s} {'batch':>5s} {'precision':>9s} {'minutes':>7s} {'steps':>6s} {'samples/s':>9s} "
           f"{'x paper':>7s} {f'PSNR@{at:g}m':>10s} {f'SAM@{at:g}m':>9s} {'final PSNR':>10s} {'final SAM':>9s} "
           f"{'min to pass GSA':>15s}")
     ref = next((r["samples_per_s"] for r in results if r["setting"].name == "paper"), math.nan)
@@ -191,7 +205,7 @@ def main() -> None:
         st, curve = r["setting"], r["curve"]
         passed = first_time_above(curve, gsa_psnr)
         upto = [c for c in curve if c[0] <= at + 1e-6] or curve[:1]
-        print(f"{st.name:8s} {st.threads:7d} {st.batch:5d} {curve[-1][0]:7.1f} {r['steps']:6d} "
+        print(f"{st.name:8s} {st.threads:7d} {st.batch:5d} {r['precision']:>9s} {curve[-1][0]:7.1f} {r['steps']:6d} "
               f"{r['samples_per_s']:9.2f} {r['samples_per_s'] / ref:7.2f} {upto[-1][2]:10.2f} {upto[-1][3]:9.2f} "
               f"{curve[-1][2]:10.2f} {curve[-1][3]:9.2f} {('%.1f' % passed) if passed is not None else 'not yet':>15s}")
 

@@ -3,11 +3,12 @@
 ::
 
     pifnet-train train --scene cave --data ../shared/data/cave --ratio 4 --protocol paper \\
-        --msi-srf nikon_d700 --out runs/cave_x4 [--epochs 500 --batch-size 8 --lr 1e-4 \\
+        --msi-srf nikon_d700 --out runs/cave_x4 [--epochs 500 --batch-size 4 --lr 4e-4 \\
         --time-budget 50m --device auto --hidden 64 --blocks 4 --d-state 4]
     pifnet-train train --out runs/cave_x4 --resume [--time-budget 2h --epochs N --device cuda]
     pifnet-train evaluate runs/cave_x4 --split validation          # or a weights file NAME.safetensors
     pifnet-train export runs/cave_x4 -o pifnet_engine/weights/cave_x4
+    pifnet-train fit hsi.tif msi.tif -o fitted.safetensors [--time-budget 10m --init auto|none|NAME|FILE]
 
 Errors are one ``Error:`` line on stderr with the error class's exit code (1 bad data, 2 bad
 usage); a run stopped by SIGINT / SIGTERM checkpoints first and exits 130 / 143. See
@@ -16,6 +17,7 @@ usage); a run stopped by SIGINT / SIGTERM checkpoints first and exits 130 / 143.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -28,7 +30,7 @@ from pifnet_engine.errors import PifnetError, UsageError
 from training.datasets import SCENE_KINDS
 from training.pairs import MSI_PRESETS
 from pifnet_engine.model.config import PIFNetConfig
-from training.run_log import PROGRESS_MODES
+from training.run_log import FIT_PROGRESS_MODES, PROGRESS_MODES
 from training.trainer_config import TrainConfig
 
 #: train options fixed by a run (refused together with --resume).
@@ -43,7 +45,7 @@ DEFAULTS: dict[str, Any] = {
     **{k: getattr(_TRAIN_DEFAULTS, k) for k in (
         "epochs", "batch_size", "lr", "schedule", "warmup_steps", "schedule_steps", "inv_penalty",
         "lr_step_epochs", "patch_size", "seed", "val_every", "checkpoint_minutes", "checkpoint_every",
-        "workers")},
+        "workers", "precision")},
 }
 
 
@@ -86,8 +88,8 @@ def cli() -> None:
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Run folder.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs [500].")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Global batch [8].")
-@click.option("--lr", type=float, default=None, help="AdamW learning rate [1e-4].")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Global batch [4].")
+@click.option("--lr", type=float, default=None, help="AdamW peak learning rate [4e-4].")
 @click.option("--lr-step-epochs", type=click.IntRange(min=1), default=None,
               help="--schedule step: halve the lr every N epochs [200].")
 @click.option("--schedule", type=click.Choice(["cosine", "step"]), default=None,
@@ -117,6 +119,8 @@ def cli() -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None, help="[auto]")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads [torch default].")
 @click.option("--workers", type=click.IntRange(min=0), default=None, help="DataLoader worker processes [0].")
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default=None,
+              help="Training forward pass: bfloat16 autocast where the hardware has it, or always / never [auto].")
 @click.option("--progress", type=click.Choice(PROGRESS_MODES), default=None,
               help="bar, log (a line a minute) or none [bar on a terminal, else log].")
 def train(**params: Any) -> None:
@@ -130,7 +134,7 @@ def train(**params: Any) -> None:
             raise UsageError(
                 f"--resume continues the run in {params['out']} with its own settings; drop "
                 f"{', '.join('--' + k.replace('_', '-') for k in fixed)} (only --epochs, --time-budget, "
-                "--max-steps, --device, --threads, --workers, --progress, --val-every, checkpoint options and "
+                "--max-steps, --device, --threads, --workers, --precision, --progress, --val-every, checkpoint options and "
                 "--data, for the same data at a new place, may change)"
             )
     elif params["scene"] is None or params["data"] is None:
@@ -192,6 +196,55 @@ def export(run_dir: Path, output: Path, name: str | None, notes: str | None, ove
     val = manifest.get("validation", {}).get("pifnet", {})
     click.echo(f"exported {manifest['name']} ({manifest['model']['parameters']} parameters, step "
                f"{manifest['training'].get('step')}) to {output}; validation PSNR {val.get('psnr')}")
+
+
+@cli.command()
+@click.argument("hsi", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("msi", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Weights to write: NAME.safetensors (+ NAME.json; the run folder NAME.fit beside them).")
+@click.option("--time-budget", default="10m", show_default=True, help="Wall time of the whole fit: 600, 90s, 10m, 1h.")
+@click.option("--init", default="auto", show_default=True,
+              help="Start: auto (bundled weights that fit the pair, else fresh), none (fresh), a bundled name or a file.")
+@click.option("--resume", is_flag=True, help="Continue the fit whose run folder is NAME.fit.")
+@click.option("--overwrite", is_flag=True, help="Replace NAME.safetensors / NAME.json and an earlier fit's NAME.fit.")
+@click.option("--allow-resample", is_flag=True, help="Warp an HSI whose pixel size is not an integer multiple (as fuse).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads [torch default].")
+@click.option("--lr", type=float, default=None, help="Peak learning rate [4e-4 fresh, 1e-4 from weights].")
+@click.option("--batch-size", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--residual", type=click.Choice(["gsa", "bicubic"]), default=None,
+              help="Output form of a fresh model: GSA image + learned detail, or bicubic + detail [gsa].")
+@click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after this step (tests, scripts).")
+@click.option("--progress", type=click.Choice(FIT_PROGRESS_MODES), default=None,
+              help="bar, log, json (the engine's JSON lines) or none [bar on a terminal, else log].")
+def fit(hsi: Path, msi: Path, output: Path, time_budget: str, init: str, resume: bool, overwrite: bool,
+        allow_resample: bool, device: str, threads: int | None, lr: float | None, batch_size: int, precision: str,
+        seed: int, residual: str | None, max_steps: int | None, progress: str | None) -> None:
+    """Fit PIF-Net to the pair HSI + MSI itself (Wald's protocol at reduced resolution) and write weights
+    for `pifnet-engine fuse HSI MSI -o OUT.tif --method pifnet --weights OUTPUT`."""
+    from training.fit.run import FitRequest, run_fit
+
+    mode = progress or ("bar" if sys.stderr.isatty() else "log")
+    ctx = click.get_current_context()
+    try:
+        budget = parse_duration(time_budget)
+        command = " ".join(["pifnet-train", "fit", str(hsi), str(msi)] + _command_line(
+            "x", {k: v for k, v in ctx.params.items() if k not in ("hsi", "msi")}).split()[2:])
+        code = run_fit(FitRequest(hsi=hsi, msi=msi, output=output, time_budget_s=budget, init=init, resume=resume,
+                                  overwrite=overwrite, allow_resample=allow_resample, device=device,
+                                  threads=threads, seed=seed, lr=lr, batch_size=batch_size, precision=precision,
+                                  max_steps=max_steps, progress=mode, command=command,
+                                  **({"residual": residual} if residual else {})))
+    except PifnetError as exc:
+        if mode != "json":
+            raise
+        sys.stderr.write(json.dumps({"event": "error", "message": str(exc), "exit_code": exc.exit_code}) + "\n")
+        sys.exit(exc.exit_code)
+    if code:
+        sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from pifnet_engine.arrays import fuse_arrays
+from pifnet_engine.errors import InputDataError
 from pifnet_engine.methods import FusionMethod
 from pifnet_engine.metrics import all_metrics
 from pifnet_engine.model.pifnet import PIFNet
@@ -108,8 +109,17 @@ def evaluate_scenes(
             target[~np.array(sim.good_bands)] = np.nan
         for label, method in methods:
             t0 = time.perf_counter()
-            est = fuse_arrays(lr * np.float32(scale), msi * np.float32(scale), method=method, tile_px=tile_px,
-                              device=device, wavelengths_nm=wavelengths_nm) / np.float32(scale)
+            try:
+                est = fuse_arrays(lr * np.float32(scale), msi * np.float32(scale), method=method, tile_px=tile_px,
+                                  device=device, wavelengths_nm=wavelengths_nm) / np.float32(scale)
+            except InputDataError as exc:
+                if label == "pifnet":
+                    raise
+                # A baseline that cannot run on this scene (e.g. GSA on fewer pixels than bands): NaN scores.
+                entry.setdefault("unavailable", {})[label] = str(exc)
+                entry["metrics"][label] = {m: math.nan for m in METRICS}
+                entry["seconds"][label] = round(time.perf_counter() - t0, 3)
+                continue
             entry["seconds"][label] = round(time.perf_counter() - t0, 3)
             entry["metrics"][label] = all_metrics(target, est, sim.ratio, data_range=1.0, valid=valid)
         per_scene.append(entry)

@@ -150,7 +150,9 @@ class SimulatedScene:
     - ``clean``: (H/s, W/s) bool, True where a coarse pixel's LR (every variant) and all its
       fine pixels come from valid data only;
     - ``response``: (c, C) the spectral response matrix used; ``msi_preset``: its name;
-    - ``good_bands``: the scene's bad-band list (False = bad band, no signal), ``None`` = all good.
+    - ``good_bands``: the scene's bad-band list (False = bad band, no signal), ``None`` = all good;
+    - ``base``: (C, H, W) float32 GSA image of the scene's inputs for a GSA-residual model
+      (``PIFNetConfig.residual == "gsa"``), ``None`` otherwise (only the centred protocol).
     """
 
     name: str
@@ -163,6 +165,7 @@ class SimulatedScene:
     response: np.ndarray
     msi_preset: str = "custom"
     good_bands: tuple[bool, ...] | None = None
+    base: np.ndarray | None = None
 
     @property
     def lr_hsi(self) -> np.ndarray:
@@ -243,7 +246,8 @@ class PatchDataset(Dataset):
     """Ground-truth patches with matching LR-HSI and HR-MSI patches, flips and 90-degree turns.
 
     Items are dicts of float32 tensors: ``"lr_hsi"`` (C, p, p), ``"hr_msi"`` (c, P, P),
-    ``"target"`` (C, P, P), with P = ``patch_size`` and p = P / s (16 for 64 at s = 4).
+    ``"target"`` (C, P, P), with P = ``patch_size`` and p = P / s (16 for 64 at s = 4), and
+    ``"base"`` (C, P, P) when the scenes carry a GSA image.
 
     ``pair_mean`` (default True): each scene's LR-HSI and target are divided by the scene's HSI
     scale and its HR-MSI by its MSI scale, the unit-free rule the engine applies to a whole pair
@@ -347,11 +351,15 @@ class PatchDataset(Dataset):
         msi = sc.hr_msi[:, y : y + size, x : x + size]
         lr = sc.lr_variants[corner][:, y // s : (y + size) // s, x // s : (x + size) // s]
         hs, ms = (np.float32(1.0 / v) for v in self.scales[k])
-        return {
+        item = {
             "lr_hsi": torch.from_numpy(np.ascontiguousarray(dihedral(lr, rot, flip)) * hs),
             "hr_msi": torch.from_numpy(np.ascontiguousarray(dihedral(msi, rot, flip)) * ms),
             "target": torch.from_numpy(np.ascontiguousarray(dihedral(target, rot, flip)) * hs),
         }
+        if sc.base is not None:  # GSA is equivariant to flips and turns: transform it like the target
+            base = sc.base[:, y : y + size, x : x + size]
+            item["base"] = torch.from_numpy(np.ascontiguousarray(dihedral(base, rot, flip)) * hs)
+        return item
 
 
 def seen_maxima(scenes: Sequence[SimulatedScene]) -> tuple[float, float]:

@@ -14,6 +14,7 @@ again after a kill are not duplicated.
 from __future__ import annotations
 
 import csv
+import json
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,8 @@ from typing import IO, Any
 TRAIN_FIELDS = ("step", "epoch", "lr", "loss", "l1", "inv", "cos", "seconds")
 VAL_FIELDS = ("step", "epoch", "psnr", "ssim", "sam", "ergas", "seconds")
 PROGRESS_MODES = ("bar", "log", "none")
+#: Progress modes of `pifnet-train fit` (json: the engine's JSON lines, for the QGIS plugin).
+FIT_PROGRESS_MODES = ("bar", "log", "json", "none")
 
 
 class CsvLog:
@@ -97,26 +100,43 @@ class TensorBoard:
 
 class Progress:
     """Progress on stderr: ``bar`` rewrites one line (for terminals), ``log`` prints a line every
-    ``every_s`` seconds (for log files of background runs), ``none`` is silent."""
+    ``every_s`` seconds (for log files of background runs), ``json`` writes one JSON object per
+    line in the engine's ``--progress json`` format (``progress`` events with stage ``fit``, the
+    fraction of the steps or of ``budget_s``, whichever is further; messages as ``progress``
+    events with a ``message``), ``none`` is silent."""
 
-    def __init__(self, mode: str, total_steps: int, stream: IO[str] | None = None, every_s: float = 60.0) -> None:
+    def __init__(self, mode: str, total_steps: int, stream: IO[str] | None = None, every_s: float = 60.0,
+                 budget_s: float | None = None) -> None:
         self.mode, self.total = mode, total_steps
         self.stream = stream or sys.stderr
         self.every_s = every_s
+        self.budget_s = budget_s
         self._last = 0.0
+        self._fraction = 0.0
+        self._step = 0
+
+    def _json(self, **obj: object) -> None:
+        self.stream.write(json.dumps(obj) + "\n")
+        self.stream.flush()
 
     def update(self, step: int, epoch: int, loss: float, lr: float, seconds: float) -> None:
         if self.mode == "none":
             return
+        frac = step / self.total if self.total else 0.0
+        if self.budget_s:
+            frac = max(frac, seconds / self.budget_s)
+        self._fraction, self._step = max(self._fraction, min(frac, 1.0)), step
         now = time.monotonic()
-        if self.mode == "log" and now - self._last < self.every_s:
+        if self.mode in ("log", "json") and now - self._last < self.every_s:
             return
         self._last = now
-        frac = step / self.total if self.total else 0.0
         text = (f"step {step}/{self.total} ({100 * frac:5.1f}%) epoch {epoch} loss {loss:.5f} "
                 f"lr {lr:.2e} {seconds / 60:.1f} min")
-        if self.mode == "bar":
-            filled = int(30 * frac)
+        if self.mode == "json":
+            self._json(event="progress", stage="fit", fraction=round(self._fraction, 6), windows_done=step,
+                       windows_total=self.total, message=f"step {step}, loss {loss:.5f}, {seconds / 60:.1f} min")
+        elif self.mode == "bar":
+            filled = int(30 * min(frac, 1.0))
             self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {text}")
         else:
             self.stream.write(text + "\n")
@@ -124,6 +144,10 @@ class Progress:
 
     def message(self, text: str) -> None:
         if self.mode == "none":
+            return
+        if self.mode == "json":
+            self._json(event="progress", stage="fit", fraction=round(self._fraction, 6), windows_done=self._step,
+                       windows_total=self.total, message=text)
             return
         if self.mode == "bar":
             self.stream.write("\n")

@@ -30,7 +30,8 @@ from training.trainer_config import RUN_FILE, TrainConfig, read_run_file, write_
 
 #: TrainConfig fields that --resume may change, and the CLI option each comes from.
 RESUMABLE = {"epochs": "epochs", "val_every": "val_every", "checkpoint_minutes": "checkpoint_minutes",
-             "checkpoint_every": "checkpoint_every", "val_tile_px": "val_tile_size", "workers": "workers"}
+             "checkpoint_every": "checkpoint_every", "val_tile_px": "val_tile_size", "workers": "workers",
+             "precision": "precision"}
 
 
 @dataclass
@@ -57,7 +58,7 @@ def _config(v: dict[str, Any]) -> TrainConfig:
                        inv_penalty=v["inv_penalty"],
                        patch_size=v["patch_size"], stride=v["stride"], seed=v["seed"], val_every=v["val_every"],
                        checkpoint_minutes=v["checkpoint_minutes"], checkpoint_every=v["checkpoint_every"],
-                       val_tile_px=v["val_tile_size"], workers=v["workers"])
+                       val_tile_px=v["val_tile_size"], workers=v["workers"], precision=v["precision"])
 
 
 def _check_new_run_folder(out: Path) -> None:

@@ -43,6 +43,7 @@ from training.distributed import DistInfo, barrier, broadcast_object, mean_over_
 from training.evaluate import evaluate_scenes, method_from_model, write_report
 from pifnet_engine.model.weights import save_weights
 from training.pairs import PatchDataset, SimulatedScene
+from training.precision import forward_precision, resolve_precision
 from training.run_log import TRAIN_FIELDS, VAL_FIELDS, CsvLog, Progress, TensorBoard, truncate_log
 from training.sampler import ResumableSampler
 from training.trainer_config import TrainConfig
@@ -133,6 +134,7 @@ class Trainer:
         self.val_scenes, self.manifest_extra = val_scenes, manifest_extra
         self.scale, self.wavelengths_nm, self.on_step = scale, wavelengths_nm, on_step
         self.device = dist.device
+        self.precision = resolve_precision(cfg.precision, self.device)
         torch.manual_seed(cfg.seed)  # identical initialisation on every rank
         self.model = PIFNet(model_cfg).to(self.device)
         self.net: torch.nn.Module = self.model
@@ -257,16 +259,20 @@ class Trainer:
 
     # --- the loop -------------------------------------------------------------------------------
     def fit(self, time_budget_s: float | None = None, max_steps: int | None = None,
-            started: float | None = None) -> TrainResult:
+            started: float | None = None, validate_first: bool = False) -> TrainResult:
         """Train until the last epoch, the time budget, ``max_steps`` or a signal; checkpoint.
 
         ``started``: ``time.monotonic()`` when the invocation began (data loading counts against
-        the budget); default now."""
+        the budget); default now. ``validate_first``: validate (and keep as best) the model as
+        it is before the first step (a fit's start), then checkpoint."""
         cfg, main = self.cfg, self.dist.is_main
         t_start = time.monotonic()
         t_budget = started if started is not None else t_start
         total_steps = cfg.epochs * self.steps_per_epoch
-        self.progress = Progress(self.progress_mode if main else "none", total_steps)
+        if cfg.schedule_steps:  # the planned length (a fit's epochs are unbounded)
+            total_steps = min(total_steps, cfg.schedule_steps)
+        self.progress = Progress(self.progress_mode if main else "none", total_steps,
+                                 every_s=2.0 if self.progress_mode == "json" else 60.0, budget_s=time_budget_s)
         last_ckpt = time.monotonic()
         losses: list[float] = []
         reason = "finished"
@@ -275,7 +281,12 @@ class Trainer:
             return self.seconds_before + time.monotonic() - t_start
 
         self.model.train()
+        self.progress.message(f"training on {self.device.type}, forward pass in {self.precision}"
+                              f"{' (autocast)' if self.precision == 'bf16' else ''}")
         with _SignalFlag() as flag, self._open_logs():
+            if validate_first and self.step == 0:
+                self.validate(seconds())
+                self.save(seconds())
             while self.epoch < cfg.epochs and reason == "finished":
                 self.dataset.set_epoch(self.epoch)
                 self.sampler.set_epoch(self.epoch)
@@ -301,6 +312,8 @@ class Trainer:
                     if stop is not None:
                         reason = stop
                         break
+                    if cfg.val_every_steps and self.step % cfg.val_every_steps == 0:
+                        self.validate(seconds())
                     if due:
                         self.save(seconds())
                         last_ckpt = time.monotonic()
@@ -312,8 +325,9 @@ class Trainer:
                     self.scheduler.step()
                 if self.epoch % cfg.val_every == 0 or self.epoch == cfg.epochs:
                     self.validate(seconds())
-                self.save(seconds())
-                last_ckpt = time.monotonic()
+                if cfg.epoch_end_checkpoints or self.epoch == cfg.epochs:
+                    self.save(seconds())
+                    last_ckpt = time.monotonic()
             if reason != "finished":
                 self.save(seconds())  # first, so a failing validation cannot lose the steps
             if reason in ("time_budget", "max_steps") and self.last_val_step != self.step:
@@ -371,7 +385,9 @@ class Trainer:
         lr_hsi = batch["lr_hsi"].to(self.device, non_blocking=True)
         hr_msi = batch["hr_msi"].to(self.device, non_blocking=True)
         target = batch["target"].to(self.device, non_blocking=True)
-        out = self.net(lr_hsi, hr_msi)
+        base = batch["base"].to(self.device, non_blocking=True) if "base" in batch else None
+        with forward_precision(self.precision, self.device):
+            out = self.net(lr_hsi, hr_msi, base=base)
         loss, terms = pifnet_loss(out, target, self.cfg.lambda_inv, self.cfg.lambda_cos,
                                   inv_penalty=self.cfg.inv_penalty, blocks=self.model_cfg.blocks)
         if not torch.isfinite(loss):

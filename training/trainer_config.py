@@ -4,7 +4,7 @@ The paper trains with AdamW, learning rate 1e-4 halved every 200 epochs, batch 8
 64 x 64 ground-truth patches and the eq. 4 loss (lambda_inv = 0.01, lambda_cos = 0.1); that is
 :data:`PAPER_SETTINGS` (``pifnet-train train --paper-settings``). Our defaults differ where we
 measured that they learn faster on the hardware analysts have (``benchmarks/bench_training.py``,
-numbers in ``docs/training.md``): batch 4 at learning rate 4e-4 with a 50-step linear warm-up
+numbers in ``docs/training.md``): bfloat16 autocast where the hardware has it, batch 4 at learning rate 4e-4 with a 50-step linear warm-up
 and a cosine decay to 2 % over ``schedule_steps`` (default: the whole run, ``epochs`` x steps
 per epoch; set it to the steps a time budget allows), and the squared log-scale reading of
 L_inv (:mod:`pifnet_engine.model.loss`). Where the paper is silent: AdamW's weight decay is
@@ -31,6 +31,7 @@ from typing import Any
 from pifnet_engine import __version__
 from pifnet_engine.errors import InputDataError, UsageError
 from pifnet_engine.model.loss import INV_PENALTIES, LAMBDA_COS, LAMBDA_INV
+from training.precision import PRECISIONS
 
 RUN_FORMAT = "pifnet-train-run"
 RUN_FILE = "run.json"
@@ -48,9 +49,13 @@ class TrainConfig:
     - ``patch_size``: ground-truth patch side (fine pixels); ``stride``: patch grid step (fine
       pixels, ``None`` = about half a patch, see :class:`training.pairs.PatchDataset`);
     - ``val_every``: validate every this many epochs (and when the run stops early);
+      ``val_every_steps``: also every this many steps (0 = off; fits, whose epochs are a few steps);
     - ``checkpoint_minutes`` / ``checkpoint_every``: also checkpoint this often (minutes / steps;
-      0 = only at epoch ends and at stop);
-    - ``val_tile_px``: engine tile size (MSI px) of validation fusion.
+      0 = only at epoch ends and at stop); ``epoch_end_checkpoints``: False skips the epoch-end
+      checkpoints (fits, whose epochs are a few steps, checkpoint by minutes and at stop);
+    - ``val_tile_px``: engine tile size (MSI px) of validation fusion;
+    - ``precision``: ``"auto"``, ``"bf16"`` or ``"fp32"``, the training forward pass's
+      autocast (:mod:`training.precision`).
     """
 
     epochs: int = 500
@@ -69,17 +74,20 @@ class TrainConfig:
     stride: int | None = None
     seed: int = 0
     val_every: int = 1
+    val_every_steps: int = 0
     checkpoint_minutes: float = 10.0
     checkpoint_every: int = 0
+    epoch_end_checkpoints: bool = True
     val_tile_px: int = 256
     workers: int = 0
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "lr_step_epochs", "patch_size", "val_every", "val_tile_px"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise UsageError(f"training option {name} = {value!r}; expected a positive integer")
-        for name in ("checkpoint_every", "workers", "seed"):
+        for name in ("checkpoint_every", "workers", "seed", "val_every_steps"):
             if getattr(self, name) < 0:
                 raise UsageError(f"training option {name} = {getattr(self, name)!r}; expected >= 0")
         if self.schedule not in SCHEDULES:
@@ -89,6 +97,8 @@ class TrainConfig:
         if self.warmup_steps < 0 or (self.schedule_steps is not None and self.schedule_steps < 1):
             raise UsageError(f"warmup_steps = {self.warmup_steps!r} must be >= 0 and schedule_steps = "
                              f"{self.schedule_steps!r} >= 1")
+        if self.precision not in PRECISIONS:
+            raise UsageError(f"--precision {self.precision!r}; expected one of {list(PRECISIONS)}")
         if not self.lr > 0 or not 0 < self.lr_gamma <= 1:
             raise UsageError(f"lr = {self.lr!r} must be > 0 and lr_gamma = {self.lr_gamma!r} in (0, 1]")
 
@@ -98,11 +108,13 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
         """Inverse of :meth:`to_dict`; a run.json older than the cosine schedule keeps the
-        paper's StepLR and log-det L_inv it was started with."""
+        paper's StepLR and log-det L_inv it was started with, one older than mixed precision
+        its float32."""
         known = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
         kwargs.setdefault("schedule", "step")
         kwargs.setdefault("inv_penalty", "paper")
+        kwargs.setdefault("precision", "fp32")
         return cls(**kwargs)
 
     def lr_factor(self, step: int, horizon: int) -> float:

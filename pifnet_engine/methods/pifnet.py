@@ -36,6 +36,7 @@ from ..model.normalisation import MODE_PAIR_MEAN, PairStatistics, mode_of, scale
 from ..model.pifnet import PIFNet
 from ..model.weights import load_weights, read_manifest
 from .base import FusionMethod, PairSpec, StatsBatch
+from .gsa import GSAMethod
 
 #: Weights files shipped with the package (NAME.safetensors + NAME.json), trained by ``pifnet-train``.
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -113,6 +114,7 @@ class PIFNetMethod(FusionMethod):
         super().__init__(device)
         self.autocast = bool(autocast)
         self.model: PIFNet | None = None
+        self._gsa: GSAMethod | None = None
         self.manifest: dict = {}
         self.weights_name = ""
         if weights is None:
@@ -127,6 +129,8 @@ class PIFNetMethod(FusionMethod):
         self.model = model.to(self.device).eval()
         self.manifest = manifest
         self.weights_name = str(manifest["name"])
+        # A GSA-residual model adds its detail to the GSA image of the pair (same statistics pass).
+        self._gsa = GSAMethod(self.device) if model.cfg.residual == "gsa" else None
         self._stats = PairStatistics.empty()
         self._scales: tuple[torch.Tensor, ...] | None = None
 
@@ -173,10 +177,14 @@ class PIFNetMethod(FusionMethod):
         self._good = np.array(pair.good_bands or (True,) * pair.hsi_bands, bool)
         self._stats = PairStatistics.empty()
         self._scales = None
+        if self._gsa is not None:
+            self._gsa.check_pair(pair)
 
     def accumulate(self, batch: StatsBatch) -> None:
         """Valid good-band HSI values and valid MSI values of one core window."""
         self._stats.add(batch.hsi, batch.valid, batch.msi, batch.msi_valid, self._good)
+        if self._gsa is not None:
+            self._gsa.accumulate(batch)
 
     def finish_statistics(self) -> None:
         """Refuse input in units the weights were not trained for; fix the normalisation."""
@@ -186,6 +194,8 @@ class PIFNetMethod(FusionMethod):
         if why is not None:
             raise InputDataError(why)
         cfg = self.model.cfg
+        if self._gsa is not None:
+            self._gsa.finish_statistics()
         parts = scales_for(norm, self._stats, cfg.hsi_bands, cfg.msi_bands)
         self._scales = tuple(torch.as_tensor(p, dtype=torch.float32, device=self.device).reshape(1, -1, 1, 1)
                              for p in parts)
@@ -211,13 +221,18 @@ class PIFNetMethod(FusionMethod):
         ph, pw = (-h) % k, (-w) % k
         x = (hsi.float() - hsi_offset) / hsi_scale
         y = (msi.float() - msi_offset) / msi_scale
+        base = None
+        if self._gsa is not None:
+            base = (self._gsa.fuse(hsi.float(), msi.float()) - hsi_offset) / hsi_scale
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph), mode="replicate")
             y = F.pad(y, (0, pw * s, 0, ph * s), mode="replicate")
+            if base is not None:
+                base = F.pad(base, (0, pw * s, 0, ph * s), mode="replicate")
         amp = (torch.autocast("cuda", dtype=torch.bfloat16)
                if self.autocast and self.device.type == "cuda" else contextlib.nullcontext())
         with amp:
-            z = self.model(x, y, with_reference=False).fused
+            z = self.model(x, y, with_reference=False, base=base).fused
         z = z.float()[..., : h * s, : w * s]
         return z * hsi_scale + hsi_offset
 

@@ -15,7 +15,7 @@ from typing import Any
 from pifnet_engine.errors import WeightsError
 
 #: Values of :attr:`PIFNetConfig.residual`.
-RESIDUALS = ("bicubic", "none")
+RESIDUALS = ("bicubic", "none", "gsa")
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,12 @@ class PIFNetConfig:
             6 training scenes, batch 4 x 64^2, same budget): the paper's form starts at ~15 dB and
             was at 22.7 dB after 250 steps, the residual form at 31.3 dB after 100 steps and
             above GSA (38.1 dB) after 500; the ablation table in ``docs/training.md`` has our
-            runs. A GSA base was measured too (issue 8: it started at GSA's 37.8 dB and did not
-            move in 500 steps) and is not offered.
+            runs. ``"gsa"``: Ẑ = GSA(X, Y) + Tail(Y_L), Z̄ = GSA + Tail_spec(F), tails zero-initialised
+            as for bicubic, so an untrained model returns the GSA image (the caller passes it as
+            ``base``: the engine computes it with the pair's GSA statistics, a fit on the reduced
+            pair's). For benchmark training across scenes it did not help (issue 8: it started at
+            GSA's 37.8 dB and did not move in 500 steps); for a fit to one pair it is the default
+            of a fresh model, see ``docs/fit.md`` for the measurements.
             Manifests written before this field existed load as ``"none"``.
     """
 

@@ -128,9 +128,18 @@ class PIFNet(nn.Module):
                 "(the Haar transform needs an even HR size); pad the window"
             )
 
-    def forward(self, lr_hsi: Tensor, hr_msi: Tensor, with_reference: bool = True) -> PIFNetOutput:
-        """Fuse ``lr_hsi`` (B, C, h, w) with ``hr_msi`` (B, c, h*s, w*s); values ~[0, 1]."""
+    def forward(self, lr_hsi: Tensor, hr_msi: Tensor, with_reference: bool = True,
+                base: Tensor | None = None) -> PIFNetOutput:
+        """Fuse ``lr_hsi`` (B, C, h, w) with ``hr_msi`` (B, c, h*s, w*s); values ~[0, 1].
+
+        ``base`` (B, C, h*s, w*s): the GSA image in the same units, required by (and only used
+        with) ``cfg.residual == "gsa"``."""
         self.check_inputs(lr_hsi, hr_msi)
+        if self.cfg.residual == "gsa":
+            if base is None or tuple(base.shape) != (lr_hsi.shape[0], self.cfg.hsi_bands, *hr_msi.shape[-2:]):
+                raise ValueError(f"PIF-Net with residual 'gsa' needs base = the GSA image of shape "
+                                 f"{(lr_hsi.shape[0], self.cfg.hsi_bands, *hr_msi.shape[-2:])}; got "
+                                 f"{None if base is None else tuple(base.shape)}")
         up = F.interpolate(lr_hsi, size=hr_msi.shape[-2:], mode="bicubic", align_corners=False)
         x_s = self.head_hsi(up)
         y_s = self.head_msi(hr_msi)
@@ -140,7 +149,10 @@ class PIFNet(nn.Module):
         x_h = self.high_reduce(details)
         x_l, x_h, logdet, highs, sq = self.couplings(x_l, x_h)
         feat = haar_idwt(x_l, self.high_expand(x_h))
-        base = up if self.cfg.residual == "bicubic" else None
+        if self.cfg.residual == "bicubic":
+            base = up
+        elif self.cfg.residual == "none":
+            base = None
         spectral_ref = None
         if with_reference:
             spectral_ref = self.tail_spectral(feat) if base is None else base + self.tail_spectral(feat)

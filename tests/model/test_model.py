@@ -96,5 +96,19 @@ def test_manifests_without_residual_load_as_the_papers_form() -> None:
     cfg = PIFNetConfig.from_dict({"hsi_bands": 6, "msi_bands": 3, "ratio": 2})
     assert cfg.residual == "none"
     assert PIFNetConfig(hsi_bands=6, msi_bands=3, ratio=2).residual == "bicubic"
-    with pytest.raises(Exception, match="residual = 'gsa'"):
-        PIFNetConfig(hsi_bands=6, msi_bands=3, ratio=2, residual="gsa")
+    with pytest.raises(Exception, match="residual = 'gsm'"):
+        PIFNetConfig(hsi_bands=6, msi_bands=3, ratio=2, residual="gsm")
+
+
+def test_fresh_gsa_residual_model_returns_its_base_and_needs_it() -> None:
+    """Residual "gsa": an untrained model returns exactly the base it is given (the GSA image),
+    and refuses to run without one."""
+    from tests.model.helpers import tiny_model
+
+    x, y = torch.rand(2, 6, 4, 6), torch.rand(2, 3, 8, 12)
+    base = torch.rand(2, 6, 8, 12)
+    model = tiny_model(residual="gsa")
+    out = model(x, y, base=base)
+    assert torch.equal(out.fused, base) and torch.equal(out.spectral_ref, base)
+    with pytest.raises(ValueError, match="needs base = the GSA image"):
+        model(x, y)

@@ -1,0 +1,162 @@
+"""``pifnet-train fit`` end to end on small generated pairs: weights, manifest, fuse, refusals,
+interrupt and resume (seconds each: a few steps, no quality claims)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+from pifnet_engine.model.weights import load_weights, read_manifest
+from tests.engine import cli_runner
+from tests.engine.scenes import make_pair
+from training.cli import main
+from training.fit.pair import held_out_block, min_reduced_side, read_pair, reduced_pair
+from training.fit.plan import largest_clean_square
+from training.fit.run import FitRequest, run_dir_of, run_fit
+
+BASE = ["--max-steps", "3", "--threads", "1", "--device", "cpu", "--init", "none"]
+FAST = [*BASE, "--progress", "none"]
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    out, err = capsys.readouterr()
+    return int(done.value.code or 0), out, err
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return make_pair(tmp_path_factory.mktemp("pair"), bands=12, fine=(72, 78), ratio=3)
+
+
+def test_fit_writes_weights_that_fuse_and_refuse_other_bands(pair, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "fitted.safetensors"
+    code, stdout, err = _run(["fit", str(pair.hsi), str(pair.msi), "-o", str(out), *FAST], capsys)
+    assert code == 0, err
+    assert "PIF-Net (fitted)" in stdout and "GSA" in stdout and "bicubic" in stdout
+    model, manifest = load_weights(out)
+    assert manifest["training"]["kind"] == "fit"
+    assert manifest["training"]["init"]["how"] == "fresh"
+    inputs = manifest["training"]["data"]["inputs"]
+    assert inputs["hsi"]["name"] == "hsi.tif" and len(inputs["hsi"]["sha256"]) == 64
+    val = manifest["validation"]
+    for key in ("pifnet", "gsa", "bicubic"):
+        assert np.isfinite(val[key]["psnr"]) and np.isfinite(val[key]["sam"])
+    assert isinstance(val["ahead_of_gsa"], bool) and val["verdict"]
+    assert model.cfg.hsi_bands == 12 and model.cfg.ratio == 3
+    # The written weights fuse the pair...
+    fused = cli_runner.fuse(pair.hsi, pair.msi, tmp_path / "out.tif", "--method", "pifnet", "--weights", str(out))
+    with rasterio.open(fused) as ds:
+        z = ds.read()
+        assert ds.count == 12 and np.isfinite(z).all()
+    # ... and are refused for a pair with other bands (one line, exit 1, no output).
+    (tmp_path / "other").mkdir()
+    other = make_pair(tmp_path / "other", bands=10, fine=(72, 78), ratio=3)
+    code, err = cli_runner.run(["fuse", str(other.hsi), str(other.msi), "-o", str(tmp_path / "x.tif"),
+                                "--method", "pifnet", "--weights", str(out), "--progress", "none"])
+    assert code == 1 and "has 10 bands but weights 'fitted' expect 12" in err
+    assert not (tmp_path / "x.tif").exists()
+
+
+def test_fit_refuses_existing_output_and_bad_budget(pair, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "w.safetensors"
+    out.write_bytes(b"the user's file")
+    code, _, err = _run(["fit", str(pair.hsi), str(pair.msi), "-o", str(out), *FAST], capsys)
+    assert code == 2 and "already exists" in err and "--overwrite" in err
+    assert out.read_bytes() == b"the user's file"
+    code, _, err = _run(["fit", str(pair.hsi), str(pair.msi), "-o", str(tmp_path / "v.safetensors"),
+                         "--time-budget", "ten minutes", *FAST], capsys)
+    assert code == 2 and "is not a duration" in err and err.count("\n") == 1
+    assert not (tmp_path / "v.safetensors").exists() and not run_dir_of(tmp_path / "v.safetensors").exists()
+
+
+def test_fit_refuses_a_pair_too_small(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    small = make_pair(tmp_path, bands=6, fine=(45, 45), ratio=3)  # HSI 15 x 15 -> 5 x 5 reduced
+    out = tmp_path / "w.safetensors"
+    code, _, err = _run(["fit", str(small.hsi), str(small.msi), "-o", str(out), *FAST], capsys)
+    need = min_reduced_side(3) * 3
+    assert code == 1 and "too small for a reduced-resolution fit" in err and f"{need} x {need} HSI pixels" in err
+    assert not out.exists() and not run_dir_of(out).exists()
+
+
+def test_fit_refuses_an_hsi_with_almost_no_valid_pixels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = make_pair(tmp_path, bands=6, fine=(72, 78), ratio=3)
+    with rasterio.open(p.hsi, "r+") as ds:
+        data = ds.read()
+        data[:, :, :] = -32768.0  # nodata everywhere but one pixel
+        data[:, 0, 0] = 0.3
+        ds.write(data)
+    out = tmp_path / "w.safetensors"
+    code, _, err = _run(["fit", str(p.hsi), str(p.msi), "-o", str(out), *FAST], capsys)
+    assert code == 1 and ("valid" in err) and err.startswith("Error: ")
+    assert not out.exists()
+
+
+def test_interrupt_keeps_best_weights_and_resume_continues(pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "w.safetensors"
+
+    def interrupt(step: int, terms: dict[str, float]) -> None:
+        if step == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    req = FitRequest(hsi=pair.hsi, msi=pair.msi, output=out, init="none", threads=1, device="cpu",
+                     progress="none", max_steps=50, on_step=interrupt)
+    assert run_fit(req) == 130
+    _, manifest = load_weights(out)  # complete, loadable weights
+    assert manifest["training"]["stopped"] == "signal"
+    rows = (run_dir_of(out) / "train_log.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2  # header + steps 1, 2
+    # A second fit into the same name is refused; --resume continues from step 2 to 4.
+    with pytest.raises(Exception, match="continue it with --resume"):
+        run_fit(FitRequest(hsi=pair.hsi, msi=pair.msi, output=out, init="none", progress="none", max_steps=4))
+    assert run_fit(FitRequest(hsi=pair.hsi, msi=pair.msi, output=out, resume=True, threads=1, device="cpu",
+                              progress="none", max_steps=4)) == 0
+    steps = [int(r.split(",")[0]) for r in (run_dir_of(out) / "train_log.csv").read_text().splitlines()[1:]]
+    assert steps == [1, 2, 3, 4]
+    assert read_manifest(out)["training"]["stopped"] == "max_steps"
+
+
+def test_resume_refuses_changed_inputs(pair, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "w.safetensors"
+    assert run_fit(FitRequest(hsi=pair.hsi, msi=pair.msi, output=out, init="none", threads=1, device="cpu",
+                              progress="none", max_steps=1)) == 0
+    (tmp_path / "other").mkdir()
+    other = make_pair(tmp_path / "other", bands=12, fine=(72, 78), ratio=3, seed=5)
+    with pytest.raises(Exception, match="differs from the one this fit started with"):
+        run_fit(FitRequest(hsi=other.hsi, msi=pair.msi, output=out, resume=True, progress="none", max_steps=2))
+
+
+def test_json_progress_lines(pair, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "w.safetensors"
+    code, _, err = _run(["fit", str(pair.hsi), str(pair.msi), "-o", str(out), *BASE, "--progress", "json"], capsys)
+    assert code == 0, err
+    events = [json.loads(line) for line in err.splitlines() if line.strip()]
+    assert all("event" in e for e in events)
+    assert events[-1]["event"] == "done" and events[-1]["output"] == str(out.resolve())
+    assert any(e["event"] == "progress" and e["stage"] == "fit" for e in events)
+    code, _, err = _run(["fit", str(pair.hsi), str(pair.msi), "-o", str(out), *BASE, "--progress", "json"],
+                        capsys)
+    assert code == 2 and json.loads(err.strip())["event"] == "error"
+
+
+def test_reduced_pair_holds_out_a_block_no_patch_touches(pair) -> None:  # type: ignore[no-untyped-def]
+    data = read_pair(pair.hsi, pair.msi)
+    red = reduced_pair(data)
+    hc, wc = red.reduced_shape
+    bh, bw = held_out_block(hc, wc, 3)
+    assert red.held_out_px == (bh, bw) and bh % 2 == 0 and bw % 2 == 0 and 3 * bh >= 11
+    assert not red.train.clean[hc - bh:, wc - bw:].any() and red.train.clean[: hc - bh].all()
+    assert red.held_out.target.shape[1:] == (3 * bh, 3 * bw)
+    # Wald: the reduced HSI is the original degraded by the ratio, in the pair's own units / peak.
+    np.testing.assert_allclose(red.train.target * red.peak, np.nan_to_num(data.hsi[:, : 3 * hc, : 3 * wc]),
+                               rtol=1e-6)
+    assert largest_clean_square(np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1]], bool)) == 2

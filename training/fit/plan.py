@@ -1,0 +1,101 @@
+"""The optimisation settings of a fit, chosen from the reduced pair, the start and the time budget.
+
+Decisions (measured in ``benchmarks/bench_fit.py``, numbers in ``docs/fit.md``):
+
+- patch side: 64 fine pixels (the training default), smaller when the reduced pair's training
+  part is smaller (the largest multiple of 2 s that fits; LR patches stay even-sided); the patch
+  grid steps by one coarse pixel, so a small pair still yields many (overlapping) patches;
+- learning rate: 4e-4 for a fresh model (the training default), 1e-4 when starting from weights
+  (a fine-tune: the weights are already ahead of bicubic, a large rate would first undo them);
+- cosine schedule over the steps the budget allows (measured on a few real steps before the
+  fit; the warm-up is 10 % of them, at most 50);
+- validation on the held-out block about 10 times per fit, checkpoints every minute and at
+  stop (not at epoch ends: a small pair's epoch is a few steps).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+import torch
+
+from pifnet_engine.errors import InputDataError
+from pifnet_engine.model import PIFNet
+from pifnet_engine.model.loss import pifnet_loss
+from training.pairs import PatchDataset, SimulatedScene
+from training.precision import forward_precision, resolve_precision
+from training.trainer_config import TrainConfig
+
+#: Learning rates of a fit from scratch and from weights.
+LR_FRESH, LR_FINE_TUNE = 4e-4, 1e-4
+#: Validations per fit (about).
+VALIDATIONS = 10
+#: A fit's epochs: effectively unbounded, the time budget or --max-steps ends it.
+UNBOUNDED = 10**6
+
+
+def largest_clean_square(clean: np.ndarray) -> int:
+    """Side of the largest all-True square in a (h, w) bool mask (dynamic programming)."""
+    best = 0
+    prev = np.zeros(clean.shape[1] + 1, np.int64)
+    for row in clean:
+        cur = np.zeros_like(prev)
+        for j, ok in enumerate(row, start=1):
+            if ok:
+                cur[j] = 1 + min(prev[j], prev[j - 1], cur[j - 1])
+        best = max(best, int(cur.max()))
+        prev = cur
+    return best
+
+
+def patch_side(train: SimulatedScene) -> int:
+    """The patch side (fine pixels) for the training part of a reduced pair: at most 64, inside
+    its largest clean square, LR side even (the model's Haar transform)."""
+    s = train.ratio
+    lr_side = min(64 // s, largest_clean_square(train.clean))
+    lr_side -= lr_side % 2
+    if lr_side < 2:
+        raise InputDataError(f"the valid training part of the reduced pair holds no {2 * s} x {2 * s} pixel patch; "
+                             "give a larger pair with fewer nodata holes")
+    return lr_side * s
+
+
+def seconds_per_step(model: PIFNet, dataset: PatchDataset, batch: int, device: torch.device,
+                     precision: str) -> float:
+    """Wall seconds of one optimisation step, measured on a copy of ``model`` (2 timed after 1 warm-up)."""
+    probe = copy.deepcopy(model).to(device).train()
+    opt = torch.optim.AdamW(probe.parameters(), lr=1e-6)
+    items = [dataset.pair(i % len(dataset)) for i in range(batch)]
+    x = torch.stack([it["lr_hsi"] for it in items]).to(device)
+    y = torch.stack([it["hr_msi"] for it in items]).to(device)
+    t = torch.stack([it["target"] for it in items]).to(device)
+    b = torch.stack([it["base"] for it in items]).to(device) if "base" in items[0] else None
+    resolved = resolve_precision(precision, device)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        with forward_precision(resolved, device):
+            out = probe(x, y, base=b)
+        loss, _ = pifnet_loss(out, t, blocks=probe.cfg.blocks)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return min(times[1:])
+
+
+def fit_config(train: SimulatedScene, from_weights: bool, budget_s: float, step_s: float, n_patches: int,
+               seed: int = 0, lr: float | None = None, batch: int = 4, precision: str = "auto") -> TrainConfig:
+    """The :class:`TrainConfig` of a fit (see the module docstring)."""
+    batch = max(1, min(batch, n_patches))
+    steps = max(10, int(0.85 * budget_s / step_s))  # 15 % for validations and the final report
+    return TrainConfig(
+        epochs=UNBOUNDED, batch_size=batch, lr=lr or (LR_FINE_TUNE if from_weights else LR_FRESH),
+        schedule="cosine", warmup_steps=min(50, max(1, steps // 10)), schedule_steps=steps,
+        patch_size=patch_side(train), stride=train.ratio, seed=seed, val_every=UNBOUNDED,
+        val_every_steps=max(1, steps // VALIDATIONS), checkpoint_minutes=1.0, epoch_end_checkpoints=False,
+        precision=precision)

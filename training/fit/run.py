@@ -1,0 +1,269 @@
+"""``pifnet-train fit``: fit PIF-Net to the analyst's own pair and write engine weights.
+
+Steps: read the pair as ``fuse`` would (:mod:`.pair`), degrade it by the ratio (Wald's
+protocol) and hold out a block, choose the start (:mod:`.start`), measure a few steps and plan
+the optimisation for the time budget (:mod:`.plan`), train with the ordinary
+:class:`~training.trainer.Trainer` (checkpoints, SIGINT / SIGTERM, best-so-far on the held-out
+block), then score the best weights, the start, GSA and bicubic on the held-out block
+(:mod:`.report`) and write ``OUT.safetensors`` + ``OUT.json`` (atomically, each).
+
+The run folder ``OUT.fit/`` beside the output holds ``run.json``, checkpoints, logs and the
+best weights so far; ``--resume`` continues it. Whatever stops the fit (budget, ``--max-steps``,
+Ctrl-C, SIGTERM), the output is the best validated weights so far, complete; the start itself is
+validated at step 0, so there always is one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import torch
+
+from pifnet_engine import __version__
+from pifnet_engine.errors import InputDataError, OutputExistsError, UsageError
+from pifnet_engine.model import PIFNetConfig
+from pifnet_engine.model.normalisation import pair_mean_section
+from pifnet_engine.model.weights import load_weights, save_weights, sha256_file, weights_paths
+from training.distributed import init_distributed, shutdown
+from training.evaluate import evaluate_scenes, method_from_model
+from training.fit.pair import PairData, ReducedPair, read_pair, reduced_pair, with_gsa_base
+from training.fit.plan import fit_config, patch_side, seconds_per_step
+from training.fit.report import table_text, validation_section, verdict
+from training.fit.start import FRESH_RESIDUAL, Start, choose_start
+from training.pairs import PatchDataset, seen_maxima
+from training.run_log import read_log
+from training.trainer import BEST, StepHook, TrainResult, Trainer
+from training.trainer_config import TrainConfig, read_run_file, write_run_file
+
+RUN_SUFFIX = ".fit"
+#: Below these reduced-resolution HSI sides (coarse pixels) a fit warns: from scratch / from weights.
+SMALL_FRESH, SMALL_FINE_TUNE = 24, 12
+
+
+@dataclass
+class FitRequest:
+    """What ``pifnet-train fit`` was asked."""
+
+    hsi: Path
+    msi: Path
+    output: Path
+    time_budget_s: float = 600.0
+    init: str = "auto"
+    resume: bool = False
+    overwrite: bool = False
+    allow_resample: bool = False
+    device: str = "auto"
+    threads: int | None = None
+    seed: int = 0
+    lr: float | None = None
+    batch_size: int = 4
+    precision: str = "auto"
+    residual: str = FRESH_RESIDUAL
+    max_steps: int | None = None
+    progress: str = "bar"
+    command: str = "pifnet-train fit"
+    on_step: StepHook | None = None
+    stream: TextIO | None = None
+
+
+def run_dir_of(output: Path) -> Path:
+    """``OUT.fit`` beside ``OUT.safetensors``."""
+    st, _ = weights_paths(output)
+    return st.with_name(st.name[: -len(".safetensors")] + RUN_SUFFIX)
+
+
+def _check_paths(req: FitRequest) -> tuple[Path, Path, Path]:
+    st, js = weights_paths(req.output)
+    run_dir = run_dir_of(req.output)
+    for p in (st, js):
+        if p.resolve() in (req.hsi.resolve(), req.msi.resolve()):
+            raise OutputExistsError(f"the output path '{p}' is one of the inputs; choose another name")
+    if not st.parent.is_dir():
+        raise UsageError(f"the output folder '{st.parent}' does not exist; create it first")
+    if req.resume:
+        if not (run_dir / "run.json").is_file():
+            raise InputDataError(f"--resume: no fit to continue in {run_dir}; start one without --resume")
+        return st, js, run_dir
+    if (run_dir / "run.json").is_file() and not req.overwrite:
+        raise OutputExistsError(f"a fit for '{st.name}' exists in {run_dir}; continue it with --resume, or pass "
+                                "--overwrite to start over")
+    for p in (st, js):
+        if p.exists() and not req.overwrite:
+            raise OutputExistsError(f"the output '{p}' already exists; choose another name or pass --overwrite")
+    return st, js, run_dir
+
+
+def _inputs(req: FitRequest) -> dict[str, Any]:
+    return {role: {"name": p.name, "path": str(p.resolve()), "sha256": sha256_file(p)}
+            for role, p in (("hsi", req.hsi), ("msi", req.msi))}
+
+
+def _sensor(pair: PairData) -> tuple[dict[str, Any], dict[str, Any]]:
+    hi, mi = pair.hsi_info, pair.msi_info
+    hsi = {"sensor": None, "wavelengths_nm": list(hi.wavelengths_nm) if hi.wavelengths_nm else None,
+           "fwhm_nm": list(hi.fwhm_nm) if hi.fwhm_nm else None, "wavelengths_nominal": False}
+    msi = {"sensor": None, "band_names": list(pair.spec.msi_band_names or ()) or None,
+           "wavelengths_nm": list(mi.wavelengths_nm) if mi.wavelengths_nm else None,
+           "spectral_responses": None}
+    return hsi, msi
+
+
+def _manifest_extra(req: FitRequest, run: dict[str, Any], pair: PairData) -> dict[str, Any]:
+    hsi, msi = _sensor(pair)
+    seen = run["normalisation"]["seen"]
+    return {"hsi": hsi, "msi": msi, "normalisation": pair_mean_section(seen["hsi_max"], seen["msi_max"]),
+            "training": {"kind": "fit", "data": {"inputs": run["inputs"], "reduced": run["reduced"]},
+                         "protocol": "centred (Wald: the pair degraded by its ratio)", "init": run["init"],
+                         "command": run["command"], "settings": run["train"], "device": run["device"]}}
+
+
+def _warn_small(reduced: ReducedPair, start: Start, say: Any) -> None:
+    side = min(reduced.reduced_shape)
+    hc, wc = reduced.reduced_shape
+    if start.source is None and side < SMALL_FRESH:
+        say(f"Warning: the pair is small for a fit from scratch: {hc} x {wc} HSI pixels after degradation "
+            f"(a fresh model wants at least {SMALL_FRESH} x {SMALL_FRESH}); expect it to stay close to bicubic, "
+            "start from weights that fit (--init NAME) or use GSA if the table below says so")
+    elif start.source is not None and side < SMALL_FINE_TUNE:
+        say(f"Warning: the pair is tiny: {hc} x {wc} HSI pixels after degradation, a held-out block of "
+            f"{reduced.held_out.lr_hsi.shape[1]} x {reduced.held_out.lr_hsi.shape[2]}; the fit can only fine-tune "
+            "the start a little and its held-out scores are noisy")
+
+
+def _table(trainer: Trainer, best_model: Any, reduced: ReducedPair, run_dir: Path, extra: dict[str, Any],
+           wavelengths: tuple[float, ...] | None, from_weights: bool) -> dict[str, dict[str, float]]:
+    """Held-out scores of the best weights, GSA, bicubic and (from weights) the start (step 0 of val_log.csv)."""
+    method = method_from_model(best_model, extra, trainer.device)
+    report = evaluate_scenes([reduced.held_out], method, scale=reduced.peak, wavelengths_nm=wavelengths,
+                             tile_px=trainer.cfg.val_tile_px, device=trainer.device.type)
+    table = {k: report["mean"][k] for k in ("pifnet", "gsa", "bicubic")}
+    if from_weights:
+        first = next((row for row in read_log(run_dir / "val_log.csv") if int(row["step"]) == 0), None)
+        if first is not None:
+            table["start"] = {m: float(first[m]) for m in ("psnr", "ssim", "sam", "ergas")}
+    return {k: table[k] for k in ("pifnet", "start", "gsa", "bicubic") if k in table}
+
+
+def run_fit(req: FitRequest) -> int:
+    """Run the fit; returns the exit code (0, or 130 / 143 after SIGINT / SIGTERM)."""
+    started = time.monotonic()
+    out = req.stream or sys.stderr
+
+    def say(text: str) -> None:
+        if req.progress == "json":
+            kind = "warning" if text.startswith("Warning: ") else "progress"
+            body = text[len("Warning: "):] if kind == "warning" else text
+            obj = {"event": kind, "message": body}
+            if kind == "progress":
+                obj.update(stage="prepare", fraction=0.0, windows_done=0, windows_total=0)
+            out.write(json.dumps(obj) + "\n")
+        elif req.progress != "none" or text.startswith("Warning: "):
+            out.write(text + "\n")
+        out.flush()
+
+    if req.time_budget_s <= 0:
+        raise UsageError(f"--time-budget must be positive; got {req.time_budget_s:g} s")
+    st_path, _, run_dir = _check_paths(req)
+    if req.threads:
+        torch.set_num_threads(req.threads)
+    pair = read_pair(req.hsi, req.msi, req.allow_resample)
+    for w in pair.warnings:
+        say(f"Warning: {w}")
+    if pair.note:
+        say(f"Warning: {pair.note}")
+    inputs = _inputs(req)
+    reduced = reduced_pair(pair)
+    dist = init_distributed(req.device)
+    try:
+        if req.resume:
+            run = read_run_file(run_dir)
+            for role in ("hsi", "msi"):
+                if run["inputs"][role]["sha256"] != inputs[role]["sha256"]:
+                    raise InputDataError(
+                        f"--resume: the {role.upper()} '{req.hsi if role == 'hsi' else req.msi}' differs from the one "
+                        f"this fit started with ({run['inputs'][role]['path']}, checksum changed); start a new fit")
+            cfg = dataclasses.replace(TrainConfig.from_dict(run["train"]))
+            model_cfg = PIFNetConfig.from_dict(run["model"])
+            if model_cfg.residual == "gsa":
+                reduced = with_gsa_base(reduced)
+            start = None
+            say(f"resuming the fit in {run_dir}")
+        else:
+            start, reasons = choose_start(req.init, pair.spec, req.residual)
+            say(f"start: {start.description}")
+            if req.init == "auto" and start.source is None and reasons:
+                say("  (no bundled weights fit this pair: " + "; ".join(reasons) + ")")
+            _warn_small(reduced, start, say)
+            if start.model.cfg.residual == "gsa":
+                reduced = with_gsa_base(reduced)
+            patch = patch_side(reduced.train)
+            probe_ds = PatchDataset([reduced.train], patch_size=patch, stride=reduced.train.ratio, seed=req.seed)
+            step_s = seconds_per_step(start.model, probe_ds, min(req.batch_size, len(probe_ds)), dist.device,
+                                      req.precision)
+            budget_left = req.time_budget_s - (time.monotonic() - started)
+            cfg = fit_config(reduced.train, start.source is not None, budget_left, step_s, len(probe_ds),
+                             seed=req.seed, lr=req.lr, batch=req.batch_size, precision=req.precision)
+            model_cfg = start.model.cfg
+            seen = seen_maxima([reduced.train])
+            if start.manifest is not None:
+                old = start.manifest["normalisation"].get("seen") or {}
+                seen = (max(seen[0], old.get("hsi_max", 0.0)), max(seen[1], old.get("msi_max", 0.0)))
+            if run_dir.exists():
+                shutil.rmtree(run_dir)  # --overwrite (checked above)
+            run_dir.mkdir(parents=True)
+            hc, wc = reduced.reduced_shape
+            run = {"kind": "fit", "command": req.command, "inputs": inputs, "init": start.summary(),
+                   "reduced": {"hsi_shape": [hc, wc], "ratio": pair.ratio, "peak": reduced.peak,
+                               "held_out_block_hsi_px": list(reduced.held_out_px),
+                               "valid_fraction": round(reduced.valid_fraction, 4), "seconds_per_step": step_s},
+                   "train": cfg.to_dict(), "model": model_cfg.to_dict(),
+                   "normalisation": {"inputs": "pair_mean", "seen": {"hsi_max": seen[0], "msi_max": seen[1]}},
+                   "device": dist.device.type, "resumed": []}
+            write_run_file(run_dir, run)
+            say(f"fit: {hc} x {wc} HSI pixels at reduced resolution (ratio {pair.ratio}), held out "
+                f"the bottom-right {reduced.held_out_px[0]} x {reduced.held_out_px[1]}; "
+                f"patches {cfg.patch_size} px, batch {cfg.batch_size}, lr {cfg.lr:g}, about {cfg.schedule_steps} "
+                f"steps of {step_s:.2f} s in {req.time_budget_s / 60:.1f} min")
+        extra = _manifest_extra(req, run, pair)
+        wavelengths = pair.hsi_info.wavelengths_nm
+        trainer = Trainer(run_dir, model_cfg, cfg, [reduced.train], [reduced.held_out], dist, extra,
+                          scale=reduced.peak, wavelengths_nm=wavelengths, progress=req.progress,
+                          on_step=req.on_step)
+        if req.resume:
+            trainer.resume()
+        else:
+            assert start is not None
+            trainer.model.load_state_dict(start.model.state_dict())
+        result: TrainResult = trainer.fit(req.time_budget_s, req.max_steps, started=started,
+                                          validate_first=not req.resume)
+        best_model, best_manifest = load_weights(run_dir / f"{BEST}.safetensors")
+        table = _table(trainer, best_model, reduced, run_dir, extra, wavelengths, run["init"]["how"] != "fresh")
+        step = int(best_manifest["training"].get("step", 0))
+        final = dict(extra)
+        final["name"] = st_path.name[: -len(".safetensors")]
+        final["validation"] = validation_section(table, run["reduced"], step)
+        final["training"] = {**extra["training"], "step": step, "stopped": result.reason,
+                             "run": str(run_dir.resolve())}
+        save_weights(st_path, best_model, final)
+        ahead, text = verdict(table)
+        sys.stdout.write("held-out block at reduced resolution (the fit's own check; PSNR with data range = the "
+                         "HSI's 99.9th percentile):\n" + table_text(table) + "\n")
+        sys.stdout.write(("" if ahead else "Warning: ") + text + "\n")
+        sys.stdout.write(f"wrote {st_path} (best step {step}; stopped: {result.reason}"
+                         f"{', continue with --resume' if result.reason == 'signal' else ''})\n")
+        sys.stdout.flush()
+        if req.progress == "json":
+            out.write(json.dumps({"event": "done", "output": str(st_path.resolve()),
+                                  "seconds": round(time.monotonic() - started, 3),
+                                  "ahead_of_gsa": ahead}) + "\n")
+            out.flush()
+        return result.exit_code
+    finally:
+        shutdown(dist)

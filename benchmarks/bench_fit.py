@@ -50,6 +50,7 @@ def main() -> None:
                     help="folder with hsi.tif, msi.tif (and reference.tif) [the bundled demo pair]")
     ap.add_argument("--minutes", type=float, default=10.0, help="the fit's --time-budget")
     ap.add_argument("--init", default="auto")
+    ap.add_argument("--residual", default=None, help="output form of a fresh model [the fit's default]")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", type=Path, default=None, help="folder for the weights and fused rasters [a temp dir]")
     args = ap.parse_args()
@@ -63,7 +64,8 @@ def main() -> None:
     weights = out / "fitted.safetensors"
     t0 = time.perf_counter()
     code = run_fit(FitRequest(hsi=hsi, msi=msi, output=weights, time_budget_s=60.0 * args.minutes, init=args.init,
-                              overwrite=True, threads=args.threads, progress="log"))
+                              overwrite=True, threads=args.threads, progress="log",
+                              **({"residual": args.residual} if args.residual else {})))
     wall = time.perf_counter() - t0
     run_dir = run_dir_of(weights)
     run = json.loads((run_dir / "run.json").read_text())

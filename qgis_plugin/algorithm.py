@@ -22,27 +22,19 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
-    QgsProviderRegistry,
-    QgsRasterLayer,
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
 from .engine_check import checked_engine
 from .engine_env import engine_environment
+from .engine_locator import EngineLocation
 from .errors import PluginError
+from .feedback_sink import EventSink
 from .help_text import FUSE_HELP_HTML
+from .layers import file_state, layer_file_path, refuse_input_as_output
 from .options import DEVICES, DTYPES, METHODS, FuseOptions, build_fuse_argv, ignored_options
 from .outcome import classify_outcome
-from .progress import (
-    DoneEvent,
-    EngineEvent,
-    ErrorEvent,
-    ProgressEvent,
-    ProgressTracker,
-    StartEvent,
-    TextLine,
-    WarningEvent,
-)
+from .progress import ProgressTracker
 from .runner import engine_temp_files, remove_files, run_engine
 from .settings import engine_setting_value
 
@@ -55,21 +47,6 @@ OUTPUT_EXTENSIONS = (".tif", ".tiff")
 
 def _tr(text: str) -> str:
     return QCoreApplication.translate("PifnetFuse", text)
-
-
-def _file_state(path: str) -> tuple[int, int] | None:
-    """(mtime in ns, size in bytes) of ``path``, or None when it does not exist."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
-
-
-def _same_file(a: str, b: str) -> bool:
-    if os.path.exists(a) and os.path.exists(b):
-        return os.path.samefile(a, b)
-    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
 class FuseAlgorithm(QgsProcessingAlgorithm):
@@ -168,37 +145,15 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
 
     # -- running ---------------------------------------------------------------------------
 
-    def _layer_path(self, parameters: dict[str, Any], name: str, label: str, context: QgsProcessingContext) -> str:
-        """The file behind raster parameter ``name``; refuses layers that are not GDAL files."""
-        layer: QgsRasterLayer | None = self.parameterAsRasterLayer(parameters, name, context)
-        if layer is None:
-            raise QgsProcessingException(f"The {label} layer could not be loaded: {parameters.get(name)!r}; expected a raster file")
-        source = layer.source()
-        if layer.providerType() == "gdal":
-            if os.path.isfile(source):
-                return source
-            parts = QgsProviderRegistry.instance().decodeUri("gdal", source)
-            path = parts.get("path") or ""
-            if os.path.isfile(path) and not parts.get("layerName") and not parts.get("openOptions"):
-                return path
-        raise QgsProcessingException(
-            f"The {label} layer '{layer.name()}' is not a plain raster file ({layer.providerType()}: {source}); "
-            "the engine reads files only; export it first with Raster > Conversion > Translate (to GeoTIFF)"
-        )
-
     def _options(self, parameters: dict[str, Any], context: QgsProcessingContext) -> FuseOptions:
-        hsi = self._layer_path(parameters, self.HSI, "HSI", context)
-        msi = self._layer_path(parameters, self.MSI, "MSI", context)
+        hsi = layer_file_path(self, parameters, self.HSI, "HSI", context)
+        msi = layer_file_path(self, parameters, self.MSI, "MSI", context)
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if not output.lower().endswith(OUTPUT_EXTENSIONS):
             raise QgsProcessingException(
                 f"Output '{output}' is not a GeoTIFF name; expected a file ending in .tif; choose a .tif output"
             )
-        for label, path in (("HSI", hsi), ("MSI", msi)):
-            if _same_file(output, path):
-                raise QgsProcessingException(
-                    f"Output '{output}' is the {label} input; expected a new file; choose another output name"
-                )
+        refuse_input_as_output(output, {"HSI": hsi, "MSI": msi})
         overlap = parameters.get(self.OVERLAP)
         weights = self.parameterAsFile(parameters, self.WEIGHTS, context)
         try:
@@ -230,61 +185,41 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(str(err)) from err
         for warning in ignored_options(options):
             feedback.pushWarning(warning)
-
-        argv = build_fuse_argv(engine.path, options)
-        feedback.pushInfo(f"PIF-Net engine: {engine.path} (from {engine.source})")
-        feedback.pushCommandInfo(" ".join(shlex.quote(arg) for arg in argv))
-        before = _file_state(options.output_path)
-        temp_before = engine_temp_files(options.output_path)
-        try:
-            outcome = run_engine(
-                argv,
-                engine_environment(os.environ),
-                on_event=_EventSink(feedback),
-                is_cancelled=feedback.isCanceled,
-                on_stdout=feedback.pushConsoleInfo,
-                cwd=os.path.dirname(options.output_path) or None,
-            )
-        except PluginError as err:
-            raise QgsProcessingException(str(err)) from err
-
-        error = classify_outcome(outcome, options.output_path)
-        if error is None:
-            feedback.setProgress(100.0)
-            return {self.OUTPUT: options.output_path}
-        if outcome.cancelled or outcome.returncode < 0:  # a killed engine cannot clean up
-            leftovers = engine_temp_files(options.output_path) - temp_before
-            if _file_state(options.output_path) != before:
-                leftovers |= {options.output_path, options.output_path + ".aux.xml"}
-            for path in remove_files(leftovers):
-                feedback.pushInfo(f"Removed the partial file {path}")
-        raise QgsProcessingException(str(error))
+        run_fuse(options, engine, feedback, ProgressTracker())
+        feedback.setProgress(100.0)
+        return {self.OUTPUT: options.output_path}
 
 
-class _EventSink:
-    """Shows engine events in the QGIS log and progress bar."""
+def run_fuse(options: FuseOptions, engine: EngineLocation, feedback: QgsProcessingFeedback, tracker: ProgressTracker) -> None:
+    """Run one ``pifnet-engine fuse`` job with its progress on ``tracker``'s part of the bar.
 
-    def __init__(self, feedback: QgsProcessingFeedback) -> None:
-        self.feedback = feedback
-        self.tracker = ProgressTracker()
-        self.stage = ""
+    Raises :class:`QgsProcessingException` with the outcome's message when it did not produce
+    ``options.output_path``; after a cancel or a kill, removes what the engine left behind.
+    """
+    argv = build_fuse_argv(engine.path, options)
+    feedback.pushInfo(f"PIF-Net engine: {engine.path} (from {engine.source})")
+    feedback.pushCommandInfo(" ".join(shlex.quote(arg) for arg in argv))
+    before = file_state(options.output_path)
+    temp_before = engine_temp_files(options.output_path)
+    try:
+        outcome = run_engine(
+            argv,
+            engine_environment(os.environ),
+            on_event=EventSink(feedback, tracker),
+            is_cancelled=feedback.isCanceled,
+            on_stdout=feedback.pushConsoleInfo,
+            cwd=os.path.dirname(options.output_path) or None,
+        )
+    except PluginError as err:
+        raise QgsProcessingException(str(err)) from err
 
-    def __call__(self, event: EngineEvent) -> None:
-        fb = self.feedback
-        if isinstance(event, ProgressEvent):
-            fb.setProgress(self.tracker.update(event))
-            if event.stage and event.stage != self.stage:  # one line per stage, not per window
-                self.stage = event.stage
-                fb.pushInfo(f"Stage {event.stage}: {event.message}" if event.message else f"Stage {event.stage}")
-        elif isinstance(event, StartEvent):
-            windows = "" if event.windows_total is None else f", {event.windows_total} windows"
-            fb.pushInfo(f"pifnet-engine {event.engine_version}: method {event.method}{windows} -> {event.output}")
-        elif isinstance(event, WarningEvent):
-            fb.pushWarning(event.message)
-        elif isinstance(event, ErrorEvent):
-            fb.reportError(event.message)
-        elif isinstance(event, DoneEvent):
-            took = "" if event.seconds is None else f" in {event.seconds:.1f} s"
-            fb.pushInfo(f"Done{took}: {event.output}")
-        elif isinstance(event, TextLine):
-            fb.pushConsoleInfo(event.text)
+    error = classify_outcome(outcome, options.output_path)
+    if error is None:
+        return
+    if outcome.cancelled or outcome.returncode < 0:  # a killed engine cannot clean up
+        leftovers = engine_temp_files(options.output_path) - temp_before
+        if file_state(options.output_path) != before:
+            leftovers |= {options.output_path, options.output_path + ".aux.xml"}
+        for path in remove_files(leftovers):
+            feedback.pushInfo(f"Removed the partial file {path}")
+    raise QgsProcessingException(str(error))

@@ -1,4 +1,4 @@
-"""The algorithm's help, shown beside its dialog (simple HTML, as QGIS renders it). Pure Python."""
+"""The algorithms' help, shown beside their dialogs (simple HTML, as QGIS renders it). Pure Python."""
 
 from __future__ import annotations
 
@@ -57,3 +57,75 @@ Enum parameters in <code>qgis_process</code> take the option's index: METHOD 0 =
 1 = GSA, 2 = Bicubic; DEVICE 0 = auto, 1 = cpu, 2 = cuda; DATA_TYPE 0 = Float32, 1 = same as
 HSI.</p>
 """
+
+_FIT_BODY = """
+<p>Fits (trains) PIF-Net to <b>this</b> pair with the external program <code>pifnet-train
+fit</code>, self-supervised: the pair is degraded by its resolution ratio (Wald's protocol), so
+the HSI itself is the ground truth at reduced resolution. A block of the reduced pair is held
+out and, at the end, the fitted PIF-Net, GSA and bicubic are scored on it; the table and the
+verdict appear in the log. When the fitted PIF-Net is <b>not ahead of GSA</b> there (PSNR and
+SAM), a warning recommends GSA for this pair.</p>
+
+<h3>Inputs and settings</h3>
+<ul>
+<li><b>HSI</b> and <b>MSI</b>: as for <i>Fuse HSI+MSI</i> (file-based rasters, same grid rules:
+the HSI's pixel size a whole multiple of the MSI's unless <i>Allow resampling</i> is ticked).</li>
+<li><b>Time budget</b> (minutes): the wall time of the whole fit, preparation and the final
+scoring included. 10 minutes is a good first try; a GPU (<i>Device</i> cuda or auto) does many
+more steps in the same time.</li>
+<li><b>Start</b>: <i>auto</i> fine-tunes the bundled weights that fit the pair (same bands,
+ratio and wavelengths), else starts from scratch; <i>from scratch</i> starts a fresh PIF-Net
+(it begins as the bicubic image); <i>from the start weights file</i> fine-tunes the weights
+file given below.</li>
+<li><b>Resume</b>: continues the earlier fit of the same weights file (after a Cancel, or for
+more time) from its last checkpoint; the start choice is then ignored. Without it, an earlier
+fit of that file (its <code>.fit</code> folder) is replaced.</li>
+<li>Advanced: <b>CPU threads</b> (empty: PyTorch's default), <b>Stop after this many training
+steps</b> (0: the time budget decides; useful for quick trials), <b>Allow resampling</b>.</li>
+</ul>
+
+<h3>Files</h3>
+<p>The fit writes <code>NAME.safetensors</code> (the weights), <code>NAME.json</code> (their
+manifest: bands, ratio, the held-out scores) and the run folder <code>NAME.fit</code>
+(checkpoints, logs) beside them. <b>Cancel</b> stops the fit: the trainer still writes the best
+weights so far as a complete file (the run then reports <i>Cancelled</i> and says where), and
+<i>Resume</i> continues from there.</p>
+"""
+
+_FIT_FOOTER = """
+<p><code>pifnet-train</code> is found at the path in Settings &gt; Options &gt; Processing &gt;
+Providers &gt; PIF-Net &gt; pifnet-train executable, else in the environment variable
+<code>PIFNET_TRAIN</code>, else beside the <code>pifnet-engine</code> the provider uses (they are
+installed together), else on PATH. Enum parameters in <code>qgis_process</code> take the option's
+index: START 0 = auto, 1 = from scratch, 2 = from the start weights file; DEVICE 0 = auto,
+1 = cpu, 2 = cuda. TIME_BUDGET is in minutes.</p>
+"""
+
+FIT_HELP_HTML = _FIT_BODY + """
+<h3>Outputs</h3>
+<ul>
+<li><b>Fitted weights</b> (<code>OUTPUT</code>): the <code>.safetensors</code> file, for
+<i>Fuse HSI+MSI</i> with method PIF-Net and this <i>Weights file</i>.</li>
+<li><code>AHEAD_OF_GSA</code>: true when the fitted PIF-Net beat GSA on the held-out block.</li>
+</ul>
+""" + _FIT_FOOTER
+
+FITFUSE_HELP_HTML = """
+<p>Fits PIF-Net to the pair (as <i>Fit PIF-Net to a pair</i>, the first 80 % of the progress
+bar), then fuses the pair with the fitted weights (as <i>Fuse HSI+MSI</i> with method PIF-Net,
+the last 20 %): a fused raster from one dialog.</p>
+
+<p><b>When the fit is not ahead of GSA</b> on its held-out block, the raster is still fused with
+the fitted PIF-Net and a warning recommends GSA; tick <i>Use GSA when the fitted PIF-Net is not
+ahead of GSA</i> to have such a pair fused with GSA instead (also with a warning). The <code>METHOD</code>
+output says which method made the raster.</p>
+""" + _FIT_BODY + """
+<h3>Outputs</h3>
+<ul>
+<li><b>Fitted weights</b> (<code>WEIGHTS</code>): a temporary file unless a path is given;
+give one to keep the weights (and to <i>Resume</i> the fit later).</li>
+<li><b>Fused HSI</b> (<code>OUTPUT</code>): a GeoTIFF on the MSI's grid with the HSI's bands.</li>
+<li><code>AHEAD_OF_GSA</code> (true / false) and <code>METHOD</code> (<code>pifnet</code> or
+<code>gsa</code>).</li>
+</ul>
+""" + _FIT_FOOTER

@@ -23,18 +23,34 @@ _SIGNAL_EXIT_CODES = {130: signal.SIGINT, 143: signal.SIGTERM}
 #: Windows NTSTATUS codes (e.g. 0xC0000005 access violation) are reported as large exit codes.
 _NTSTATUS_MIN = 0xC0000000
 #: SIGKILL's number (the module has no SIGKILL attribute on Windows).
-_SIGKILL = int(getattr(signal, "SIGKILL", 9))
+SIGKILL_NUMBER = int(getattr(signal, "SIGKILL", 9))
 
 
-def _signal_name(number: int) -> str:
+def signal_name(number: int) -> str:
+    """``SIGKILL`` for 9, ...; ``signal N`` for a number this system does not name."""
     try:
         return signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
 
 
-def _engine_said(outcome: RunOutcome) -> str:
-    """The engine's own explanation: its error events, else the end of its other output."""
+def stop_signal(code: int) -> int | None:
+    """The signal that ended a run with exit status ``code`` (negative: killed by it; 130 / 143:
+    the program caught SIGINT / SIGTERM and exited), or None."""
+    if code < 0:
+        return -code
+    if code in _SIGNAL_EXIT_CODES:
+        return int(_SIGNAL_EXIT_CODES[code])
+    return None
+
+
+def is_windows_crash(code: int) -> bool:
+    """True for a Windows NTSTATUS crash code (e.g. 0xC0000005 access violation)."""
+    return code >= _NTSTATUS_MIN
+
+
+def program_said(outcome: RunOutcome) -> str:
+    """The program's own explanation: its error events, else the end of its other output."""
     if outcome.errors:
         return " / ".join(outcome.errors)
     if outcome.text_tail:
@@ -60,10 +76,10 @@ def classify_outcome(outcome: RunOutcome, output_path: str) -> PluginError | Non
             "cleaned by another program, then run again",
             code,
         )
-    if code < 0 or code in _SIGNAL_EXIT_CODES:
-        number = -code if code < 0 else int(_SIGNAL_EXIT_CODES[code])
-        name = _signal_name(number)
-        if number == _SIGKILL:
+    number = stop_signal(code)
+    if number is not None:
+        name = signal_name(number)
+        if number == SIGKILL_NUMBER:
             hint = (
                 "this is usually the system's out-of-memory killer; lower the tile size, choose "
                 "device 'cpu' or close other programs, then run again"
@@ -78,13 +94,13 @@ def classify_outcome(outcome: RunOutcome, output_path: str) -> PluginError | Non
         return EngineCrashedError(
             f"PIF-Net engine was killed by {name} (exit status {code}); no output was written; {hint}"
         )
-    if code >= _NTSTATUS_MIN:
+    if is_windows_crash(code):
         return EngineCrashedError(
             f"PIF-Net engine crashed with status 0x{code:08X}; no output was written; run the "
             "command shown in the log in a terminal, and report it with that output if it "
             "crashes there too"
         )
-    said = _engine_said(outcome)
+    said = program_said(outcome)
     if code == 1:
         return EngineFailedError(
             f"PIF-Net engine cannot fuse these inputs (exit code 1): {said}; check the layers "

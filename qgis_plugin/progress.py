@@ -1,4 +1,4 @@
-"""Parse the engine's ``--progress json`` stderr lines into typed events.
+"""Parse the ``--progress json`` stderr lines of ``pifnet-engine fuse`` and ``pifnet-train fit``.
 
 Pure Python (no ``qgis`` import). One line in, one event out; a line that is not a well-formed
 event (plain text from a library, a traceback after a crash, truncated JSON, an event type a newer
@@ -12,6 +12,10 @@ Line format (``docs/cli.md``)::
     {"event": "progress", "stage": "fuse", "fraction": 0.42, "windows_done": 10, "windows_total": 24, "message": "..."}
     {"event": "done", "output": "/abs/out.tif", "seconds": 12.3}
     {"event": "error", "message": "...", "exit_code": 1}
+
+``pifnet-train fit`` writes the same lines without a ``start`` event (stages ``prepare`` and
+``fit``; ``windows_done`` / ``windows_total`` are the step and the planned steps), and its
+``done`` event adds ``"ahead_of_gsa": true|false``, the verdict of its held-out check.
 """
 
 from __future__ import annotations
@@ -52,10 +56,15 @@ class ProgressEvent:
 
 @dataclass(frozen=True)
 class DoneEvent:
-    """The output is complete; ``seconds`` is the engine's wall time in seconds."""
+    """The output is complete; ``seconds`` is the program's wall time in seconds.
+
+    ``ahead_of_gsa``: for a fit, whether the fitted PIF-Net beat GSA on its held-out block
+    (None for a fuse, which does not say).
+    """
 
     output: str
     seconds: float | None
+    ahead_of_gsa: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,9 @@ def _event_from_dict(obj: dict[str, Any]) -> EngineEvent | None:
         )
     if kind == "done":
         seconds = obj.get("seconds")
-        return DoneEvent(_str(obj["output"]), None if seconds is None else _finite(seconds))
+        return DoneEvent(
+            _str(obj["output"]), None if seconds is None else _finite(seconds), _opt_bool(obj.get("ahead_of_gsa"))
+        )
     if kind == "error":
         return ErrorEvent(_str(obj["message"]), _opt_int(obj.get("exit_code")))
     return None
@@ -138,6 +149,12 @@ def _fraction(value: Any) -> float:
     return min(1.0, max(0.0, _finite(value)))
 
 
+def _opt_bool(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise TypeError(f"expected true or false, got {value!r}")
+
+
 def _opt_int(value: Any) -> int | None:
     if value is None:
         return None
@@ -147,12 +164,22 @@ def _opt_int(value: Any) -> int | None:
 
 
 class ProgressTracker:
-    """Turns progress events into a non-decreasing percentage for a progress bar (0..100)."""
+    """Turns progress events into a non-decreasing percentage for a progress bar.
 
-    def __init__(self) -> None:
-        self.percent = 0.0
+    The job's fractions 0..1 map onto ``low_percent``..``high_percent`` (0..100 for a job run
+    alone; a part of it when one algorithm runs several jobs, e.g. a fit then a fuse).
+    """
+
+    def __init__(self, low_percent: float = 0.0, high_percent: float = 100.0) -> None:
+        if not 0.0 <= low_percent <= high_percent <= 100.0:
+            raise ValueError(
+                f"progress range {low_percent}..{high_percent} %; expected 0 <= low <= high <= 100"
+            )
+        self.low_percent, self.high_percent = low_percent, high_percent
+        self.percent = low_percent
 
     def update(self, event: ProgressEvent) -> float:
         """The percentage after ``event``; never lower than the previous one."""
-        self.percent = max(self.percent, 100.0 * event.fraction)
+        span = self.high_percent - self.low_percent
+        self.percent = max(self.percent, self.low_percent + span * event.fraction)
         return self.percent

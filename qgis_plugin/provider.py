@@ -1,4 +1,4 @@
-"""The "PIF-Net" Processing provider (id ``pifnet``): one algorithm, one setting."""
+"""The "PIF-Net" Processing provider (id ``pifnet``): fuse, fit, fit-and-fuse; two settings (the programs)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from processing.core.ProcessingConfig import ProcessingConfig
 from qgis.core import QgsProcessingProvider
 
 from .algorithm import FuseAlgorithm
+from .fit_algorithm import FitAlgorithm
+from .fitfuse_algorithm import FitFuseAlgorithm
 from .settings import register_settings, unregister_settings
 from .version import PLUGIN_VERSION
 
 
 class PifnetProvider(QgsProcessingProvider):
-    """Runs the external ``pifnet-engine``; outputs are GeoTIFF files only."""
+    """Runs the external ``pifnet-engine`` and ``pifnet-train``; raster outputs are GeoTIFF files only."""
 
     def id(self) -> str:
         return "pifnet"
@@ -36,6 +38,8 @@ class PifnetProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self) -> None:
         self.addAlgorithm(FuseAlgorithm())
+        self.addAlgorithm(FitAlgorithm())
+        self.addAlgorithm(FitFuseAlgorithm())
 
     def supportsNonFileBasedOutput(self) -> bool:
         return False

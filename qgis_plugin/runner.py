@@ -3,8 +3,9 @@
 Pure Python (no ``qgis`` import): QGIS is reached only through the callbacks. Two reader
 threads copy stdout and stderr lines into a queue; the calling thread parses them, calls
 ``on_event`` and polls ``is_cancelled`` at least every ``poll_s`` seconds. Cancel sends the
-engine SIGTERM (``Popen.terminate``; the engine then removes its partial output and exits 143)
-and, if it is still running ``grace_s`` seconds later, kills it.
+engine SIGTERM (``Popen.terminate``; the engine then removes its partial output and exits 143;
+``pifnet-train`` writes its best weights so far first) and, if it is still running ``grace_s``
+seconds later, kills it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import IO, cast
 
 from .errors import EngineNotFoundError
+from .programs import ENGINE, Program
 from .progress import DoneEvent, EngineEvent, ErrorEvent, TextLine, parse_progress_line
 
 #: Seconds between SIGTERM and SIGKILL after Cancel.
@@ -61,8 +63,11 @@ def _pump(stream: IO[str], tag: str, lines: "queue.Queue[tuple[str, str | None]]
         lines.put((tag, None))
 
 
-def start_engine(argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None) -> subprocess.Popen:
-    """Start ``argv`` with pipes for stdout/stderr and no stdin, in ``env``; no console window."""
+def start_engine(
+    argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None, program: Program = ENGINE
+) -> subprocess.Popen:
+    """Start ``argv`` (running ``program``) with pipes for stdout/stderr and no stdin, in ``env``;
+    no console window."""
     try:
         return subprocess.Popen(
             list(argv),
@@ -79,8 +84,8 @@ def start_engine(argv: Sequence[str], env: Mapping[str, str], cwd: str | None = 
         )
     except (FileNotFoundError, PermissionError) as err:
         raise EngineNotFoundError(
-            f"PIF-Net engine could not be started: '{argv[0]}' ({err.strerror}); expected an "
-            "executable pifnet-engine program; check the PIF-Net engine setting"
+            f"{program.title} could not be started: '{argv[0]}' ({err.strerror}); expected an "
+            f"executable {program.name} program; check the {program.title} setting"
         ) from err
 
 
@@ -93,14 +98,16 @@ def run_engine(
     grace_s: float = DEFAULT_GRACE_S,
     poll_s: float = DEFAULT_POLL_S,
     cwd: str | None = None,
+    program: Program = ENGINE,
 ) -> RunOutcome:
-    """Run the engine ``argv`` to its end (or until cancelled) and say how it ended.
+    """Run ``argv`` (the engine, or another ``program`` with the same JSON lines) to its end (or
+    until cancelled) and say how it ended.
 
     ``on_event`` gets every parsed stderr event (blank lines are skipped); ``on_stdout`` every
     stdout line without its newline. Both are called from the calling thread.
     """
     started = time.monotonic()
-    proc = start_engine(argv, env, cwd)
+    proc = start_engine(argv, env, cwd, program)
     lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
     readers = [
         threading.Thread(target=_pump, args=(cast(IO[str], proc.stdout), "stdout", lines), daemon=True),

@@ -2,7 +2,8 @@
 
 They skip when QGIS (or GDAL's ``osgeo``) cannot be imported, except with
 ``PIFNET_REQUIRE_QGIS=1`` (set by CI), where they fail instead. They run the real
-``pifnet-engine``: ``$PIFNET_ENGINE``, else the repository's ``.venv/bin/pifnet-engine``.
+``pifnet-engine``: ``$PIFNET_ENGINE``, else the repository's ``.venv/bin/pifnet-engine``, and the
+real ``pifnet-train`` beside it (found by the plugin's own rule).
 Nothing here may be imported at module level that only QGIS's Python has.
 """
 
@@ -85,6 +86,28 @@ def engine(qgis_app: Any) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def trainer(engine: Path) -> Path:
+    """The real ``pifnet-train`` beside the engine (the plugin finds it there by default)."""
+    path = engine.parent / "pifnet-train"
+    if not os.access(path, os.X_OK):
+        _unavailable(f"pifnet-train not found beside the engine at {path}; install the engine (pip install -e .)")
+    return path
+
+
+@pytest.fixture
+def trainer_setting(qgis_app: Any) -> Iterator[Any]:
+    """Sets the provider's pifnet-train setting for one test, then empties it again."""
+    from processing.core.ProcessingConfig import ProcessingConfig
+    from qgis_plugin.settings import TRAINER_SETTING
+
+    def set_value(value: str) -> None:
+        ProcessingConfig.setSettingValue(TRAINER_SETTING, value)
+
+    yield set_value
+    ProcessingConfig.setSettingValue(TRAINER_SETTING, "")
+
+
 @pytest.fixture
 def engine_setting(qgis_app: Any) -> Iterator[Any]:
     """Sets the provider's engine setting for one test, then empties it again."""
@@ -112,3 +135,11 @@ def slow_pair(qgis_app: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     from pair_fixture import make_pair
 
     return make_pair(tmp_path_factory.mktemp("slow-pair"), hsi_px=90)
+
+
+@pytest.fixture(scope="session")
+def fit_pair(qgis_app: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """HSI 32x40 px, 12 bands, 30 m + MSI 96x120 px, 4 bands, 10 m: a fit of a few steps takes seconds."""
+    from pair_fixture import make_pair
+
+    return make_pair(tmp_path_factory.mktemp("fit-pair"), hsi_px=(32, 40), n_bands=12)

@@ -2,63 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
+from qgis_helpers import make_feedback, output_path, processes_mentioning
 
 pytestmark = pytest.mark.qgis
-
-
-def make_feedback() -> Any:
-    """A QgsProcessingFeedback that records what the algorithm reported."""
-    from qgis.core import QgsProcessingFeedback
-
-    class Recorder(QgsProcessingFeedback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.infos: list[str] = []
-            self.errors: list[str] = []
-            self.warnings: list[str] = []
-            self.progress_values: list[float] = []
-            self.progressChanged.connect(self.progress_values.append)
-
-        def pushInfo(self, info: str) -> None:  # noqa: N802 (QGIS API)
-            self.infos.append(info)
-            super().pushInfo(info)
-
-        def pushWarning(self, warning: str) -> None:  # noqa: N802
-            self.warnings.append(warning)
-            super().pushWarning(warning)
-
-        def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802, N803
-            self.errors.append(error)
-            super().reportError(error, fatalError)
-
-    return Recorder()
-
-
-def output_path(result: Any) -> str:
-    from qgis.core import QgsMapLayer
-
-    return result.source() if isinstance(result, QgsMapLayer) else str(result)
-
-
-def engine_processes_writing(path: Path) -> list[int]:
-    """PIDs of live processes whose command line mentions ``path`` (Linux /proc)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if str(path).encode() in cmdline:
-            pids.append(int(entry.name))
-    return pids
 
 
 def test_fuse_gives_the_msi_grid_and_the_hsi_bands(qgis_app, engine, engine_setting, small_pair, tmp_path, monkeypatch) -> None:
@@ -132,7 +82,7 @@ def test_cancel_midway_stops_the_engine_and_leaves_nothing(qgis_app, engine, eng
 
     assert cancelled_at and cancelled_at[0] < 50.0, "the cancel did not happen midway"
     assert max(feedback.progress_values) < 100.0
-    assert engine_processes_writing(target) == []
+    assert processes_mentioning(target) == []
     assert list(out_dir.iterdir()) == [], "output or temporary files were left behind"
     assert took < 60.0
 

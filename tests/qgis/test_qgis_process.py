@@ -115,3 +115,14 @@ def test_missing_engine_is_reported_by_qgis_process(fresh_profile, small_pair, t
     assert run.returncode != 0
     assert "PIF-Net engine not found: the setting is empty, PIFNET_ENGINE is not set" in log, log
     assert not target.exists()
+
+
+def test_installed_zip_has_the_fit_algorithms(fresh_profile, engine) -> None:
+    """The zip carries the fit modules: qgis_process describes both fit algorithms and their parameters."""
+    set_engine_setting(fresh_profile["profile"], str(engine))
+    for alg_id, names in (("pifnet:fit", ("TIME_BUDGET", "START", "RESUME", "MAX_STEPS", "OUTPUT", "AHEAD_OF_GSA")),
+                          ("pifnet:fitfuse", ("GSA_FALLBACK", "WEIGHTS", "OUTPUT", "METHOD"))):
+        run = qgis_process(fresh_profile["env"], "help", alg_id)
+        log = run.stdout + run.stderr
+        assert run.returncode == 0, log
+        assert all(name in log for name in names), log

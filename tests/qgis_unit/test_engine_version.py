@@ -92,3 +92,26 @@ def test_checked_engine_asks_once_and_refuses_a_non_engine(tmp_path: Path) -> No
     with pytest.raises(EngineIncompatibleError, match="is not a PIF-Net engine"):
         checked_engine(str(program), {"PATH": "/usr/bin:/bin"})
 
+
+
+def test_the_trainer_is_recognised_and_checked_by_the_same_rule() -> None:
+    from qgis_plugin.programs import TRAINER
+
+    assert parse_version("pifnet-train, version 0.1.2\n", "/t", TRAINER) == (0, 1, 2)
+    with pytest.raises(EngineIncompatibleError, match="'/t' is not a PIF-Net trainer: .*expected 'pifnet-train, version X.Y.Z'"):
+        parse_version("pifnet-engine, version 0.1.0", "/t", TRAINER)
+    with pytest.raises(EngineIncompatibleError, match=r"PIF-Net trainer too old: '/t' is version 0\.0\.9"):
+        check_compatible((0, 0, 9), (0, 1, 0), "/t", TRAINER)
+
+
+def test_real_trainer_is_compatible_with_this_plugin() -> None:
+    from qgis_plugin.engine_check import checked_trainer
+
+    engine = engine_path()
+    if engine is None:
+        pytest.skip("pifnet-engine not installed (set PIFNET_ENGINE)")
+    trainer = os.path.join(os.path.dirname(engine), "pifnet-train")
+    if not os.access(trainer, os.X_OK):
+        pytest.skip(f"no pifnet-train beside {engine}")
+    location = checked_trainer(None, engine, {"PATH": "/usr/bin:/bin"})
+    assert location.path == trainer and location.source == "beside pifnet-engine"

@@ -17,8 +17,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_DIR = REPO_ROOT / "qgis_plugin"
 #: Modules that must import without QGIS (unit-tested here, used by the QGIS-side modules).
 PURE_MODULES = {
-    "__init__", "engine_check", "engine_env", "engine_locator", "engine_version", "errors", "help_text",
-    "options", "outcome", "package", "progress", "runner", "version",
+    "__init__", "engine_check", "engine_env", "engine_locator", "engine_version", "errors", "feedback_sink",
+    "fit_files", "fit_options", "fit_outcome", "fitfuse_choice", "help_text", "options", "outcome", "package", "programs",
+    "progress", "runner", "version",
 }
 
 

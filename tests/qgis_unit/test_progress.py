@@ -111,3 +111,40 @@ def test_tracker_percentage_never_goes_down() -> None:
     tracker = ProgressTracker()
     steps = [0.1, 0.3, 0.2, 0.3, 1.0]
     assert [tracker.update(ProgressEvent("fuse", f, None, None, "")) for f in steps] == [10.0, 30.0, 30.0, 30.0, 100.0]
+
+
+def test_a_fits_done_event_carries_its_verdict() -> None:
+    line = '{"event": "done", "output": "/o/w.safetensors", "seconds": 21.5, "ahead_of_gsa": false}'
+    assert parse_progress_line(line) == DoneEvent("/o/w.safetensors", 21.5, False)
+    assert parse_progress_line('{"event": "done", "output": "/o.tif", "seconds": 1}').ahead_of_gsa is None
+    bad = '{"event": "done", "output": "/o/w.safetensors", "ahead_of_gsa": "no"}'
+    assert parse_progress_line(bad) == TextLine(bad)
+
+
+def test_tracker_maps_fractions_onto_its_part_of_the_bar() -> None:
+    fit, fuse = ProgressTracker(0.0, 80.0), ProgressTracker(80.0, 100.0)
+    assert fit.percent == 0.0 and fuse.percent == 80.0
+    assert fit.update(ProgressEvent("fit", 0.5, None, None, "")) == 40.0
+    assert fit.update(ProgressEvent("fit", 1.0, None, None, "")) == 80.0
+    assert fuse.update(ProgressEvent("fuse", 0.5, None, None, "")) == 90.0
+    with pytest.raises(ValueError, match="progress range 80.0..20.0 %"):
+        ProgressTracker(80.0, 20.0)
+
+
+def test_recorded_fit_transcript_parses_into_the_expected_events() -> None:
+    """stderr of a real `pifnet-train fit --progress json` run (see data/README.md)."""
+    lines = read_lines("fit_transcript.jsonl")
+    events = [parse_progress_line(line) for line in lines]
+
+    assert not any(isinstance(e, (TextLine, StartEvent)) for e in events), "a fit has no start event, and no line is text"
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and done.output.endswith("w.safetensors") and isinstance(done.ahead_of_gsa, bool)
+    progress = [e for e in events if isinstance(e, ProgressEvent)]
+    assert {e.stage for e in progress} == {"prepare", "fit"}
+    assert progress[0].stage == "prepare" and progress[0].message.startswith("start: ")
+    fractions = [e.fraction for e in progress]
+    assert fractions == sorted(fractions) and fractions[-1] <= 1.0
+    steps = [e.windows_done for e in progress if e.stage == "fit" and e.message.startswith("step ")]
+    assert steps and steps == sorted(steps)
+    tracker = ProgressTracker(0.0, 80.0)
+    assert max(tracker.update(e) for e in progress) <= 80.0

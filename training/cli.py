@@ -216,7 +216,7 @@ def export(run_dir: Path, output: Path, name: str | None, notes: str | None, ove
 @click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto", show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--residual", type=click.Choice(["gsa", "bicubic"]), default=None,
-              help="Output form of a fresh model: GSA image + learned detail, or bicubic + detail [gsa].")
+              help="Output form of a fresh model: bicubic + learned detail, or the GSA image + detail [bicubic].")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after this step (tests, scripts).")
 @click.option("--progress", type=click.Choice(FIT_PROGRESS_MODES), default=None,
               help="bar, log, json (the engine's JSON lines) or none [bar on a terminal, else log].")

@@ -71,9 +71,12 @@ class PIFNetConfig:
             runs. ``"gsa"``: Ẑ = GSA(X, Y) + Tail(Y_L), Z̄ = GSA + Tail_spec(F), tails zero-initialised
             as for bicubic, so an untrained model returns the GSA image (the caller passes it as
             ``base``: the engine computes it with the pair's GSA statistics, a fit on the reduced
-            pair's). For benchmark training across scenes it did not help (issue 8: it started at
-            GSA's 37.8 dB and did not move in 500 steps); for a fit to one pair it is the default
-            of a fresh model, see ``docs/fit.md`` for the measurements.
+            pair's). It is not the default anywhere: for benchmark training across scenes it did
+            not help (issue 8: it started at GSA's 37.8 dB and did not move in 500 steps), and for a
+            10-minute fit to CAVE ``cloth`` x4 it was far ahead of the bicubic form on the fit's
+            own held-out block (37.4 vs 34.1 dB) but far behind it at full resolution (33.46 vs
+            37.61 dB against the ground truth; GSA 32.30): its learned corrections to GSA's
+            reduced-resolution errors do not carry over one scale up (``docs/fit.md``).
             Manifests written before this field existed load as ``"none"``.
     """
 

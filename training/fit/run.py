@@ -87,11 +87,16 @@ def _check_paths(req: FitRequest) -> tuple[Path, Path, Path]:
             raise OutputExistsError(f"the output path '{p}' is one of the inputs; choose another name")
     if not st.parent.is_dir():
         raise UsageError(f"the output folder '{st.parent}' does not exist; create it first")
+    if run_dir.exists() and not (run_dir / "run.json").is_file() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        raise OutputExistsError(f"'{run_dir}' exists and is not a fit's run folder (no run.json); the fit keeps its "
+                                "checkpoints there: move it away or choose another output name")
+    started = (run_dir / "checkpoints" / "last.json").is_file()  # a fit that stopped before it is not resumable
     if req.resume:
-        if not (run_dir / "run.json").is_file():
-            raise InputDataError(f"--resume: no fit to continue in {run_dir}; start one without --resume")
+        if not started:
+            raise InputDataError(f"--resume: no fit to continue in {run_dir} (none was started, or it stopped "
+                                 "before its first checkpoint); start it again without --resume")
         return st, js, run_dir
-    if (run_dir / "run.json").is_file() and not req.overwrite:
+    if started and not req.overwrite:
         raise OutputExistsError(f"a fit for '{st.name}' exists in {run_dir}; continue it with --resume, or pass "
                                 "--overwrite to start over")
     for p in (st, js):
@@ -216,7 +221,7 @@ def run_fit(req: FitRequest) -> int:
                 old = start.manifest["normalisation"].get("seen") or {}
                 seen = (max(seen[0], old.get("hsi_max", 0.0)), max(seen[1], old.get("msi_max", 0.0)))
             if run_dir.exists():
-                shutil.rmtree(run_dir)  # --overwrite (checked above)
+                shutil.rmtree(run_dir)  # --overwrite, or a fit stopped before its first checkpoint
             run_dir.mkdir(parents=True)
             hc, wc = reduced.reduced_shape
             run = {"kind": "fit", "command": req.command, "inputs": inputs, "init": start.summary(),

@@ -47,7 +47,7 @@ class Start:
 
 
 #: The output form of a fresh fitted model (``--residual``): see docs/fit.md for the measurements.
-FRESH_RESIDUAL = "gsa"
+FRESH_RESIDUAL = "bicubic"
 
 
 def fresh_model(pair: PairSpec, residual: str = FRESH_RESIDUAL) -> PIFNet:

@@ -160,3 +160,14 @@ def test_reduced_pair_holds_out_a_block_no_patch_touches(pair) -> None:  # type:
     np.testing.assert_allclose(red.train.target * red.peak, np.nan_to_num(data.hsi[:, : 3 * hc, : 3 * wc]),
                                rtol=1e-6)
     assert largest_clean_square(np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1]], bool)) == 2
+
+
+def test_fit_never_deletes_a_folder_that_is_not_its_run_folder(pair, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "w.safetensors"
+    mine = run_dir_of(out)
+    mine.mkdir()
+    (mine / "notes.txt").write_text("the analyst's notes")
+    code, _, err = _run(["fit", str(pair.hsi), str(pair.msi), "-o", str(out), *FAST, "--overwrite"], capsys)
+    assert code == 2 and "is not a fit's run folder" in err
+    assert (mine / "notes.txt").read_text() == "the analyst's notes" and not out.exists()

@@ -13,7 +13,7 @@ then prints
 
 The demo pair (the default) and the pairs of ``benchmarks/make_fit_pairs.py``::
 
-    .venv/bin/python benchmarks/bench_fit.py --minutes 10
+    .venv/bin/python benchmarks/bench_fit.py --minutes 10 --allow-small-pair
     .venv/bin/python benchmarks/bench_fit.py --pair /tmp/fitpairs/cave_fake_and_real_food_x4 --init none --minutes 10
     .venv/bin/python benchmarks/bench_fit.py --pair /tmp/fitpairs/paris_x3 --init none --minutes 10
 
@@ -50,6 +50,7 @@ def main() -> None:
                     help="folder with hsi.tif, msi.tif (and reference.tif) [the bundled demo pair]")
     ap.add_argument("--minutes", type=float, default=10.0, help="the fit's --time-budget")
     ap.add_argument("--init", default="auto")
+    ap.add_argument("--allow-small-pair", action="store_true", help="as the fit's (the demo pair needs it)")
     ap.add_argument("--residual", default=None, help="output form of a fresh model [the fit's default]")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", type=Path, default=None, help="folder for the weights and fused rasters [a temp dir]")
@@ -64,7 +65,7 @@ def main() -> None:
     weights = out / "fitted.safetensors"
     t0 = time.perf_counter()
     code = run_fit(FitRequest(hsi=hsi, msi=msi, output=weights, time_budget_s=60.0 * args.minutes, init=args.init,
-                              overwrite=True, threads=args.threads, progress="log",
+                              overwrite=True, threads=args.threads, progress="log", allow_small=args.allow_small_pair,
                               **({"residual": args.residual} if args.residual else {})))
     wall = time.perf_counter() - t0
     run_dir = run_dir_of(weights)

@@ -209,6 +209,8 @@ def export(run_dir: Path, output: Path, name: str | None, notes: str | None, ove
 @click.option("--resume", is_flag=True, help="Continue the fit whose run folder is NAME.fit.")
 @click.option("--overwrite", is_flag=True, help="Replace NAME.safetensors / NAME.json and an earlier fit's NAME.fit.")
 @click.option("--allow-resample", is_flag=True, help="Warp an HSI whose pixel size is not an integer multiple (as fuse).")
+@click.option("--allow-small-pair", "allow_small", is_flag=True,
+              help="Fine-tune weights even on a pair too small to judge the fine-tune (refused otherwise).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads [torch default].")
 @click.option("--lr", type=float, default=None, help="Peak learning rate [4e-4 fresh, 1e-4 from weights].")
@@ -221,8 +223,8 @@ def export(run_dir: Path, output: Path, name: str | None, notes: str | None, ove
 @click.option("--progress", type=click.Choice(FIT_PROGRESS_MODES), default=None,
               help="bar, log, json (the engine's JSON lines) or none [bar on a terminal, else log].")
 def fit(hsi: Path, msi: Path, output: Path, time_budget: str, init: str, resume: bool, overwrite: bool,
-        allow_resample: bool, device: str, threads: int | None, lr: float | None, batch_size: int, precision: str,
-        seed: int, residual: str | None, max_steps: int | None, progress: str | None) -> None:
+        allow_resample: bool, allow_small: bool, device: str, threads: int | None, lr: float | None,
+        batch_size: int, precision: str, seed: int, residual: str | None, max_steps: int | None, progress: str | None) -> None:
     """Fit PIF-Net to the pair HSI + MSI itself (Wald's protocol at reduced resolution) and write weights
     for `pifnet-engine fuse HSI MSI -o OUT.tif --method pifnet --weights OUTPUT`."""
     from training.fit.run import FitRequest, run_fit
@@ -234,7 +236,8 @@ def fit(hsi: Path, msi: Path, output: Path, time_budget: str, init: str, resume:
         command = " ".join(["pifnet-train", "fit", str(hsi), str(msi)] + _command_line(
             "x", {k: v for k, v in ctx.params.items() if k not in ("hsi", "msi")}).split()[2:])
         code = run_fit(FitRequest(hsi=hsi, msi=msi, output=output, time_budget_s=budget, init=init, resume=resume,
-                                  overwrite=overwrite, allow_resample=allow_resample, device=device,
+                                  overwrite=overwrite, allow_resample=allow_resample, allow_small=allow_small,
+                                  device=device,
                                   threads=threads, seed=seed, lr=lr, batch_size=batch_size, precision=precision,
                                   max_steps=max_steps, progress=mode, command=command,
                                   **({"residual": residual} if residual else {})))

@@ -171,3 +171,17 @@ def test_fit_never_deletes_a_folder_that_is_not_its_run_folder(pair, tmp_path: P
     code, _, err = _run(["fit", str(pair.hsi), str(pair.msi), "-o", str(out), *FAST, "--overwrite"], capsys)
     assert code == 2 and "is not a fit's run folder" in err
     assert (mine / "notes.txt").read_text() == "the analyst's notes" and not out.exists()
+
+
+def test_fine_tuning_on_the_tiny_demo_pair_is_refused_unless_asked(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    demo = Path(__file__).resolve().parents[2] / "pifnet_engine" / "demo"
+    out = tmp_path / "w.safetensors"
+    args = ["fit", str(demo / "hsi_enmap_90m.tif"), str(demo / "msi_s2_30m.tif"), "-o", str(out),
+            "--max-steps", "1", "--threads", "1", "--device", "cpu", "--progress", "none"]
+    code, _, err = _run(args, capsys)
+    assert code == 1 and "too small to fit weights 'enmap_s2_x3'" in err and "--allow-small-pair" in err
+    assert err.count("\n") == 1 and not out.exists() and not run_dir_of(out).exists()
+    code, stdout, err = _run([*args, "--allow-small-pair"], capsys)
+    assert code == 0, err
+    assert "PIF-Net (start, unfitted)" in stdout and read_manifest(out)["training"]["init"]["weights"] == "enmap_s2_x3"

@@ -1,6 +1,7 @@
 """The optimisation settings of a fit, chosen from the reduced pair, the start and the time budget.
 
-Decisions (measured in ``benchmarks/bench_fit.py``, numbers in ``docs/fit.md``):
+Decisions (chosen, not tuned: only the output form of a fresh model was compared, in
+``docs/fit.md``; the fits there ran with these settings):
 
 - patch side: 64 fine pixels (the training default), smaller when the reduced pair's training
   part is smaller (the largest multiple of 2 s that fits; LR patches stay even-sided); the patch

@@ -15,8 +15,8 @@ validated at step 0, so there always is one.
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import math
 import shutil
 import sys
 import time
@@ -26,13 +26,11 @@ from typing import Any, TextIO
 
 import torch
 
-from pifnet_engine import __version__
 from pifnet_engine.errors import InputDataError, OutputExistsError, UsageError
 from pifnet_engine.model import PIFNetConfig
 from pifnet_engine.model.normalisation import pair_mean_section
 from pifnet_engine.model.weights import load_weights, save_weights, sha256_file, weights_paths
 from training.distributed import init_distributed, shutdown
-from training.evaluate import evaluate_scenes, method_from_model
 from training.fit.pair import PairData, ReducedPair, read_pair, reduced_pair, with_gsa_base
 from training.fit.plan import fit_config, patch_side, seconds_per_step
 from training.fit.report import table_text, validation_section, verdict
@@ -155,13 +153,11 @@ def _check_small(reduced: ReducedPair, start: Start, ratio: int, allow_small: bo
         say(f"Warning: {text} (--allow-small-pair)")
 
 
-def _table(trainer: Trainer, best_model: Any, reduced: ReducedPair, run_dir: Path, extra: dict[str, Any],
-           wavelengths: tuple[float, ...] | None, from_weights: bool) -> dict[str, dict[str, float]]:
-    """Held-out scores of the best weights, GSA, bicubic and (from weights) the start (step 0 of val_log.csv)."""
-    method = method_from_model(best_model, extra, trainer.device)
-    report = evaluate_scenes([reduced.held_out], method, scale=reduced.peak, wavelengths_nm=wavelengths,
-                             tile_px=trainer.cfg.val_tile_px, device=trainer.device.type)
-    table = {k: report["mean"][k] for k in ("pifnet", "gsa", "bicubic")}
+def _table(best_manifest: dict[str, Any], run_dir: Path, from_weights: bool) -> dict[str, dict[str, float]]:
+    """Held-out scores of the best weights, GSA and bicubic (the validation the trainer stored with
+    them, no second fusion) and, from weights, of the start (step 0 of val_log.csv)."""
+    val = best_manifest["validation"]
+    table = {k: {m: math.nan if v is None else float(v) for m, v in val[k].items()} for k in ("pifnet", "gsa", "bicubic")}
     if from_weights:
         first = next((row for row in read_log(run_dir / "val_log.csv") if int(row["step"]) == 0), None)
         if first is not None:
@@ -207,7 +203,7 @@ def run_fit(req: FitRequest) -> int:
                     raise InputDataError(
                         f"--resume: the {role.upper()} '{req.hsi if role == 'hsi' else req.msi}' differs from the one "
                         f"this fit started with ({run['inputs'][role]['path']}, checksum changed); start a new fit")
-            cfg = dataclasses.replace(TrainConfig.from_dict(run["train"]))
+            cfg = TrainConfig.from_dict(run["train"])
             model_cfg = PIFNetConfig.from_dict(run["model"])
             if model_cfg.residual == "gsa":
                 reduced = with_gsa_base(reduced)
@@ -262,7 +258,7 @@ def run_fit(req: FitRequest) -> int:
         result: TrainResult = trainer.fit(req.time_budget_s, req.max_steps, started=started,
                                           validate_first=not req.resume)
         best_model, best_manifest = load_weights(run_dir / f"{BEST}.safetensors")
-        table = _table(trainer, best_model, reduced, run_dir, extra, wavelengths, run["init"]["how"] != "fresh")
+        table = _table(best_manifest, run_dir, run["init"]["how"] != "fresh")
         step = int(best_manifest["training"].get("step", 0))
         final = dict(extra)
         final["name"] = st_path.name[: -len(".safetensors")]

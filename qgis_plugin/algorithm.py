@@ -16,7 +16,6 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
@@ -34,6 +33,7 @@ from .help_text import FUSE_HELP_HTML
 from .layers import file_state, layer_file_path, refuse_input_as_output
 from .options import DEVICES, DTYPES, METHODS, FuseOptions, build_fuse_argv, ignored_options
 from .outcome import classify_outcome
+from .parameters import add_advanced_parameters, geotiff_output, optional_int
 from .progress import ProgressTracker
 from .runner import engine_temp_files, remove_files, run_engine
 from .settings import engine_setting_value
@@ -42,7 +42,6 @@ from .settings import engine_setting_value
 METHOD_LABELS = ("PIF-Net", "GSA", "Bicubic")
 DEVICE_LABELS = ("auto (CUDA when available)", "cpu", "cuda")
 DTYPE_LABELS = ("Float32", "Same as HSI (keep its type and scale/offset)")
-OUTPUT_EXTENSIONS = (".tif", ".tiff")
 
 
 def _tr(text: str) -> str:
@@ -106,7 +105,7 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(
             QgsProcessingParameterEnum(self.DEVICE, _tr("Device"), options=list(DEVICE_LABELS), defaultValue=0)
         )
-        advanced = [
+        add_advanced_parameters(self, [
             QgsProcessingParameterNumber(
                 self.TILE_SIZE, _tr("Tile size (MSI pixels)"), QgsProcessingParameterNumber.Integer, 256, minValue=1
             ),
@@ -125,10 +124,7 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
                 _tr("Allow resampling when the pixel sizes are not whole multiples"),
                 defaultValue=False,
             ),
-        ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        ])
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, _tr("Fused HSI")))
 
     def canExecute(self) -> tuple[bool, str]:
@@ -148,13 +144,8 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
     def _options(self, parameters: dict[str, Any], context: QgsProcessingContext) -> FuseOptions:
         hsi = layer_file_path(self, parameters, self.HSI, "HSI", context)
         msi = layer_file_path(self, parameters, self.MSI, "MSI", context)
-        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        if not output.lower().endswith(OUTPUT_EXTENSIONS):
-            raise QgsProcessingException(
-                f"Output '{output}' is not a GeoTIFF name; expected a file ending in .tif; choose a .tif output"
-            )
+        output = geotiff_output(self, parameters, self.OUTPUT, context)
         refuse_input_as_output(output, {"HSI": hsi, "MSI": msi})
-        overlap = parameters.get(self.OVERLAP)
         weights = self.parameterAsFile(parameters, self.WEIGHTS, context)
         try:
             return FuseOptions(
@@ -165,7 +156,7 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
                 weights_path=weights or None,
                 device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
                 tile_size_px=self.parameterAsInt(parameters, self.TILE_SIZE, context),
-                overlap_px=None if overlap is None or overlap == "" else self.parameterAsInt(parameters, self.OVERLAP, context),
+                overlap_px=optional_int(self, parameters, self.OVERLAP, context),
                 dtype=DTYPES[self.parameterAsEnum(parameters, self.DATA_TYPE, context)],
                 cog=self.parameterAsBoolean(parameters, self.COG, context),
                 allow_resample=self.parameterAsBoolean(parameters, self.ALLOW_RESAMPLE, context),

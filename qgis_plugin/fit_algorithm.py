@@ -19,7 +19,6 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingOutputBoolean,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
@@ -40,6 +39,7 @@ from .fit_outcome import classify_fit_outcome
 from .help_text import FIT_HELP_HTML
 from .layers import file_state, layer_file_path, refuse_input_as_output
 from .options import DEVICES
+from .parameters import add_advanced_parameters, optional_int
 from .programs import TRAINER
 from .progress import ProgressTracker
 from .runner import run_engine
@@ -143,7 +143,7 @@ class FitAlgorithm(QgsProcessingAlgorithm):
             )
         )
         self.addParameter(QgsProcessingParameterEnum(self.DEVICE, _tr("Device"), options=list(DEVICE_LABELS), defaultValue=0))
-        advanced = [
+        add_advanced_parameters(self, [
             QgsProcessingParameterNumber(
                 self.THREADS, _tr("CPU threads (empty: PyTorch's default)"), QgsProcessingParameterNumber.Integer,
                 None, optional=True, minValue=1,
@@ -155,10 +155,7 @@ class FitAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterBoolean(
                 self.ALLOW_RESAMPLE, _tr("Allow resampling when the pixel sizes are not whole multiples"), defaultValue=False
             ),
-        ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        ])
 
     def canExecute(self) -> tuple[bool, str]:
         """False with the reason when ``pifnet-train`` is missing (or known to be incompatible).
@@ -178,7 +175,6 @@ class FitAlgorithm(QgsProcessingAlgorithm):
         hsi = layer_file_path(self, parameters, self.HSI, "HSI", context)
         msi = layer_file_path(self, parameters, self.MSI, "MSI", context)
         refuse_input_as_output(weights_path, {"HSI": hsi, "MSI": msi})
-        threads = parameters.get(self.THREADS)
         max_steps = self.parameterAsInt(parameters, self.MAX_STEPS, context)
         try:
             return FitOptions(
@@ -190,7 +186,7 @@ class FitAlgorithm(QgsProcessingAlgorithm):
                 start_weights_path=self.parameterAsFile(parameters, self.START_WEIGHTS, context) or None,
                 resume=self.parameterAsBoolean(parameters, self.RESUME, context),
                 device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
-                threads=None if threads is None or threads == "" else self.parameterAsInt(parameters, self.THREADS, context),
+                threads=optional_int(self, parameters, self.THREADS, context),
                 max_steps=max_steps or None,
                 allow_resample=self.parameterAsBoolean(parameters, self.ALLOW_RESAMPLE, context),
                 overwrite=True,  # QGIS already asked before choosing an existing file

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .errors import OptionsError
 from .fit_files import WEIGHTS_SUFFIX, can_resume, run_folder
-from .options import DEVICES
+from .options import DEVICES, check_choice, int_arg, progress_output_inputs
 
 #: Where a fit starts, in the order the QGIS enum shows them: ``--init auto``, ``--init none``,
 #: ``--init FILE`` (the start weights file).
@@ -47,10 +47,8 @@ class FitOptions:
     overwrite: bool = True
 
     def __post_init__(self) -> None:
-        if self.start not in STARTS:
-            raise OptionsError(f"start is {self.start!r}; expected one of {', '.join(STARTS)}")
-        if self.device not in DEVICES:
-            raise OptionsError(f"device is {self.device!r}; expected one of {', '.join(DEVICES)}")
+        check_choice("start", self.start, STARTS)
+        check_choice("device", self.device, DEVICES)
         for label, path in (("HSI", self.hsi_path), ("MSI", self.msi_path)):
             if not path:
                 raise OptionsError(f"{label} path is empty; expected a raster file path; choose a file")
@@ -98,15 +96,13 @@ def build_fit_argv(trainer_path: str, options: FitOptions) -> list[str]:
         argv.append("--resume")
     else:
         argv += ["--init", options.init]
-    if options.threads is not None:
-        argv += ["--threads", str(int(options.threads))]
-    if options.max_steps is not None:
-        argv += ["--max-steps", str(int(options.max_steps))]
+    argv += int_arg("--threads", options.threads)
+    argv += int_arg("--max-steps", options.max_steps)
     if options.allow_resample:
         argv.append("--allow-resample")
     if options.overwrite and not options.resume:
         argv.append("--overwrite")
-    argv += ["--progress", "json", "-o", options.weights_path, "--", options.hsi_path, options.msi_path]
+    argv += progress_output_inputs(options.weights_path, options.hsi_path, options.msi_path)
     return argv
 
 

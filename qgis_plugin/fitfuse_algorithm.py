@@ -30,7 +30,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from .algorithm import OUTPUT_EXTENSIONS, run_fuse
+from .algorithm import run_fuse
 from .engine_check import checked_engine, checked_trainer
 from .errors import PluginError
 from .fit_algorithm import WEIGHTS_FILTER, FitAlgorithm, run_fit
@@ -38,6 +38,7 @@ from .fitfuse_choice import choose_fuse_method
 from .help_text import FITFUSE_HELP_HTML
 from .layers import refuse_input_as_output, same_file
 from .options import FuseOptions
+from .parameters import geotiff_output
 from .progress import ProgressTracker
 from .settings import engine_setting_value, trainer_setting_value
 
@@ -110,11 +111,7 @@ class FitFuseAlgorithm(FitAlgorithm):
         weights = self.parameterAsFileOutput(parameters, self.WEIGHTS, context)
         if not weights:
             weights = self.parameterDefinition(self.WEIGHTS).generateTemporaryDestination()
-        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        if not output.lower().endswith(OUTPUT_EXTENSIONS):
-            raise QgsProcessingException(
-                f"Output '{output}' is not a GeoTIFF name; expected a file ending in .tif; choose a .tif output"
-            )
+        output = geotiff_output(self, parameters, self.OUTPUT, context)
         if same_file(output, weights):
             raise QgsProcessingException(
                 f"Output '{output}' is the fitted weights file; expected two different files; choose another name"

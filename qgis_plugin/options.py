@@ -42,9 +42,9 @@ class FuseOptions:
     overwrite: bool = True
 
     def __post_init__(self) -> None:
-        _check_choice("method", self.method, METHODS)
-        _check_choice("device", self.device, DEVICES)
-        _check_choice("output data type", self.dtype, DTYPES)
+        check_choice("method", self.method, METHODS)
+        check_choice("device", self.device, DEVICES)
+        check_choice("output data type", self.dtype, DTYPES)
         for label, path in (("HSI", self.hsi_path), ("MSI", self.msi_path), ("output", self.output_path)):
             if not path:
                 raise OptionsError(f"{label} path is empty; expected a raster file path; choose a file")
@@ -65,9 +65,20 @@ class FuseOptions:
         return self.method == "pifnet" and bool(self.weights_path)
 
 
-def _check_choice(label: str, value: str, allowed: tuple[str, ...]) -> None:
+def check_choice(label: str, value: str, allowed: tuple[str, ...]) -> None:
+    """Raise :class:`OptionsError` when ``value`` is not one of ``allowed`` (shared with :mod:`.fit_options`)."""
     if value not in allowed:
         raise OptionsError(f"{label} is {value!r}; expected one of {', '.join(allowed)}")
+
+
+def int_arg(option: str, value: int | None) -> list[str]:
+    """``[option, value]`` for an integer option, or nothing when ``value`` is None (the program's default)."""
+    return [] if value is None else [option, str(int(value))]
+
+
+def progress_output_inputs(output_path: str, hsi_path: str, msi_path: str) -> list[str]:
+    """The argv tail of both programs: JSON progress, the output, then the two inputs after ``--``."""
+    return ["--progress", "json", "-o", output_path, "--", hsi_path, msi_path]
 
 
 def build_fuse_argv(engine_path: str, options: FuseOptions) -> list[str]:
@@ -80,10 +91,8 @@ def build_fuse_argv(engine_path: str, options: FuseOptions) -> list[str]:
     argv = [engine_path, "fuse", "--method", options.method, "--device", options.device]
     if options.uses_weights:
         argv += ["--weights", str(options.weights_path)]
-    if options.tile_size_px is not None:
-        argv += ["--tile-size", str(int(options.tile_size_px))]
-    if options.overlap_px is not None:
-        argv += ["--overlap", str(int(options.overlap_px))]
+    argv += int_arg("--tile-size", options.tile_size_px)
+    argv += int_arg("--overlap", options.overlap_px)
     argv += ["--dtype", options.dtype]
     if options.cog:
         argv.append("--cog")
@@ -91,7 +100,7 @@ def build_fuse_argv(engine_path: str, options: FuseOptions) -> list[str]:
         argv.append("--allow-resample")
     if options.overwrite:
         argv.append("--overwrite")
-    argv += ["--progress", "json", "-o", options.output_path, "--", options.hsi_path, options.msi_path]
+    argv += progress_output_inputs(options.output_path, options.hsi_path, options.msi_path)
     return argv
 
 

@@ -95,30 +95,31 @@ def trainer(engine: Path) -> Path:
     return path
 
 
+def _provider_setting(name: str) -> Iterator[Any]:
+    """A setter of the provider's setting ``name`` for one test; empties it again afterwards."""
+    from processing.core.ProcessingConfig import ProcessingConfig
+
+    def set_value(value: str) -> None:
+        ProcessingConfig.setSettingValue(name, value)
+
+    yield set_value
+    ProcessingConfig.setSettingValue(name, "")
+
+
 @pytest.fixture
 def trainer_setting(qgis_app: Any) -> Iterator[Any]:
     """Sets the provider's pifnet-train setting for one test, then empties it again."""
-    from processing.core.ProcessingConfig import ProcessingConfig
     from qgis_plugin.settings import TRAINER_SETTING
 
-    def set_value(value: str) -> None:
-        ProcessingConfig.setSettingValue(TRAINER_SETTING, value)
-
-    yield set_value
-    ProcessingConfig.setSettingValue(TRAINER_SETTING, "")
+    yield from _provider_setting(TRAINER_SETTING)
 
 
 @pytest.fixture
 def engine_setting(qgis_app: Any) -> Iterator[Any]:
     """Sets the provider's engine setting for one test, then empties it again."""
-    from processing.core.ProcessingConfig import ProcessingConfig
     from qgis_plugin.settings import ENGINE_SETTING
 
-    def set_value(value: str) -> None:
-        ProcessingConfig.setSettingValue(ENGINE_SETTING, value)
-
-    yield set_value
-    ProcessingConfig.setSettingValue(ENGINE_SETTING, "")
+    yield from _provider_setting(ENGINE_SETTING)
 
 
 @pytest.fixture(scope="session")

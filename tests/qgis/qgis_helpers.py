@@ -1,4 +1,4 @@
-"""Helpers of the QGIS integration tests: a feedback that records, output paths, live processes.
+"""Helpers of the QGIS integration tests: a feedback that records, a cancel on progress, output paths, live processes.
 
 Imported by the test modules only inside tests (it imports ``qgis`` lazily).
 """
@@ -41,6 +41,19 @@ def make_feedback() -> Any:
             super().reportError(error, fatalError)
 
     return Recorder()
+
+
+def cancel_once_above(feedback: Any, percent: float) -> list[float]:
+    """Cancel ``feedback`` at its first progress value above ``percent``; the list gets that value."""
+    cancelled_at: list[float] = []
+
+    def cancel_once(value: float) -> None:  # called on the program's progress lines
+        if value > percent and not cancelled_at:
+            cancelled_at.append(value)
+            feedback.cancel()
+
+    feedback.progressChanged.connect(cancel_once)
+    return cancelled_at
 
 
 def output_path(result: Any) -> str:

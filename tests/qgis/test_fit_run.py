@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from qgis_helpers import make_feedback, output_path, processes_mentioning
+from qgis_helpers import cancel_once_above, make_feedback, output_path, processes_mentioning
 
 pytestmark = pytest.mark.qgis
 
@@ -112,14 +112,7 @@ def test_cancel_keeps_the_best_weights_and_fitfuse_resumes_them(qgis_app, engine
 
     weights = tmp_path / "cancelled.safetensors"
     feedback = make_feedback()
-    cancelled_at: list[float] = []
-
-    def cancel_once_training(percent: float) -> None:  # called on the trainer's progress lines
-        if percent > 0.0 and not cancelled_at:
-            cancelled_at.append(percent)
-            feedback.cancel()
-
-    feedback.progressChanged.connect(cancel_once_training)
+    cancelled_at = cancel_once_above(feedback, 0.0)  # on the trainer's progress lines
     params = {"HSI": str(fit_pair.hsi), "MSI": str(fit_pair.msi), "START": 1, "DEVICE": 1, "TIME_BUDGET": 10.0}
     start = time.monotonic()
     with pytest.raises(QgsProcessingException, match="Cancelled: the fit was stopped; the best weights so far were "

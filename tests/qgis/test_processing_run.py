@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from qgis_helpers import make_feedback, output_path, processes_mentioning
+from qgis_helpers import cancel_once_above, make_feedback, output_path, processes_mentioning
 
 pytestmark = pytest.mark.qgis
 
@@ -63,14 +63,7 @@ def test_cancel_midway_stops_the_engine_and_leaves_nothing(qgis_app, engine, eng
     out_dir.mkdir()
     target = out_dir / "fused.tif"
     feedback = make_feedback()
-    cancelled_at: list[float] = []
-
-    def cancel_once_running(percent: float) -> None:  # called on the engine's progress lines
-        if percent > 2.0 and not cancelled_at:
-            cancelled_at.append(percent)
-            feedback.cancel()
-
-    feedback.progressChanged.connect(cancel_once_running)
+    cancelled_at = cancel_once_above(feedback, 2.0)  # on the engine's progress lines
     start = time.monotonic()
     with pytest.raises(QgsProcessingException, match="Cancelled: the PIF-Net engine was stopped and no output"):
         processing.run(

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from argv_split import split_argv
 
 from qgis_plugin.errors import OptionsError
 from qgis_plugin.fit_files import can_resume, manifest_path, manifest_verdict, run_folder
@@ -27,26 +28,7 @@ COMBINATIONS = list(
 
 def parse_argv(argv: list[str]) -> tuple[dict[str, str], set[str], list[str]]:
     """Split a `pifnet-train fit` argv into (valued options, flags, positionals); fails on unknown or repeated options."""
-    assert argv[:2] == [TRAINER, "fit"]
-    values: dict[str, str] = {}
-    flags: set[str] = set()
-    rest = argv[2:]
-    i = 0
-    while i < len(rest):
-        token = rest[i]
-        if token == "--":
-            return values, flags, rest[i + 1 :]
-        if token in VALUED:
-            assert token not in values, f"{token} given twice"
-            values[token] = rest[i + 1]
-            i += 2
-        elif token in FLAGS:
-            assert token not in flags, f"{token} given twice"
-            flags.add(token)
-            i += 1
-        else:
-            raise AssertionError(f"unexpected token {token!r} in {argv}")
-    raise AssertionError(f"no '--' before the inputs in {argv}")
+    return split_argv(argv, [TRAINER, "fit"], VALUED, FLAGS)
 
 
 def options_for(start, device, resume, resample, threads, max_steps, minutes, **paths) -> FitOptions:

@@ -6,6 +6,7 @@ import itertools
 from pathlib import Path
 
 import pytest
+from argv_split import split_argv
 
 from qgis_plugin.errors import OptionsError
 from qgis_plugin.options import DEVICES, DTYPES, METHODS, FuseOptions, build_fuse_argv, ignored_options
@@ -28,26 +29,7 @@ def parse_argv(argv: list[str]) -> tuple[dict[str, str], set[str], list[str]]:
     Fails on an unknown option or a repeated one, so the builder cannot emit anything the
     contract does not define.
     """
-    assert argv[:2] == [ENGINE, "fuse"]
-    values: dict[str, str] = {}
-    flags: set[str] = set()
-    rest = argv[2:]
-    i = 0
-    while i < len(rest):
-        token = rest[i]
-        if token == "--":
-            return values, flags, rest[i + 1 :]
-        if token in VALUED:
-            assert token not in values, f"{token} given twice"
-            values[token] = rest[i + 1]
-            i += 2
-        elif token in FLAGS:
-            assert token not in flags, f"{token} given twice"
-            flags.add(token)
-            i += 1
-        else:
-            raise AssertionError(f"unexpected token {token!r} in {argv}")
-    raise AssertionError(f"no '--' before the inputs in {argv}")
+    return split_argv(argv, [ENGINE, "fuse"], VALUED, FLAGS)
 
 
 @pytest.mark.parametrize("method,device,dtype,cog,resample,tile,overlap,weights", COMBINATIONS)

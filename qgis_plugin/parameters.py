@@ -1,0 +1,43 @@
+"""QGIS parameter helpers shared by the algorithms (``pifnet:fuse``, ``pifnet:fit``, ``pifnet:fitfuse``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingParameterDefinition,
+)
+
+#: File name endings of a GeoTIFF output.
+OUTPUT_EXTENSIONS = (".tif", ".tiff")
+
+
+def add_advanced_parameters(alg: QgsProcessingAlgorithm, parameters: Iterable[QgsProcessingParameterDefinition]) -> None:
+    """Add ``parameters`` to ``alg``, each flagged as advanced."""
+    for parameter in parameters:
+        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        alg.addParameter(parameter)
+
+
+def optional_int(
+    alg: QgsProcessingAlgorithm, parameters: dict[str, Any], name: str, context: QgsProcessingContext
+) -> int | None:
+    """Integer parameter ``name`` of ``alg``, or None when it was left empty."""
+    value = parameters.get(name)
+    return None if value is None or value == "" else alg.parameterAsInt(parameters, name, context)
+
+
+def geotiff_output(
+    alg: QgsProcessingAlgorithm, parameters: dict[str, Any], name: str, context: QgsProcessingContext
+) -> str:
+    """The raster destination ``name`` of ``alg``; refuses a name that is not a GeoTIFF's."""
+    output = alg.parameterAsOutputLayer(parameters, name, context)
+    if not output.lower().endswith(OUTPUT_EXTENSIONS):
+        raise QgsProcessingException(
+            f"Output '{output}' is not a GeoTIFF name; expected a file ending in .tif; choose a .tif output"
+        )
+    return output

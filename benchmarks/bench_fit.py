@@ -22,6 +22,8 @@ Nothing else heavy should run on the machine meanwhile (2 cores).
 
 from __future__ import annotations
 
+import pifnet_engine  # noqa: F401  first: sets the OpenMP spin count before torch loads
+
 import argparse
 import csv
 import json

@@ -19,6 +19,8 @@ Run (about a minute on 2 CPU cores)::
 
 from __future__ import annotations
 
+import pifnet_engine  # noqa: F401  first: sets the OpenMP spin count before torch loads
+
 import argparse
 import statistics
 import time

@@ -33,6 +33,8 @@ Run (about 3 x ``--minutes`` plus data loading; nothing else heavy on the machin
 
 from __future__ import annotations
 
+import pifnet_engine  # noqa: F401  first: sets the OpenMP spin count before torch loads
+
 import argparse
 import math
 import time

@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
-
-def dilated_depthwise_conv(x: Tensor, weight: Tensor, bias: Tensor | None, dilation: int) -> Tensor:
-    """Depthwise k x k convolution with ``dilation`` and "same" zero padding, computed as a dense
-    depthwise convolution on the ``dilation**2`` interleaved sub-grids (pixel-unshuffle).
-
-    Exactly equal to ``F.conv2d(x, weight, bias, padding=dilation * (k // 2), dilation=dilation,
-    groups=C)``: a dilated kernel only mixes pixels of the same phase (row mod d, column mod d).
-    PyTorch's CPU kernel for dilated depthwise convolutions is ~20x slower than the dense one.
-    x: (B, C, H, W); weight: (C, 1, k, k); bias: (C,) or None.
-    """
-    d = dilation
-    bsz, c, h, w = x.shape
-    ph, pw = (-h) % d, (-w) % d
-    if ph or pw:
-        x = F.pad(x, (0, pw, 0, ph))  # zeros, as the convolution's own padding
-    k = weight.shape[-1]
-    sub = F.pixel_unshuffle(x, d)  # (B, C*d*d, H/d, W/d), channel c*d*d + phase
-    out = F.conv2d(sub, weight.repeat_interleave(d * d, dim=0),
-                   None if bias is None else bias.repeat_interleave(d * d), padding=k // 2,
-                   groups=c * d * d)
-    return F.pixel_shuffle(out, d)[..., :h, :w]
+from pifnet_engine.model.layers import DepthwiseConv2d
 
 
 class LargeKernelAttention(nn.Module):
@@ -37,15 +16,12 @@ class LargeKernelAttention(nn.Module):
 
     def __init__(self, dim: int) -> None:
         super().__init__()
-        self.dw = nn.Conv2d(dim, dim, kernel_size=5, padding=2, groups=dim)
-        self.dw_dilated = nn.Conv2d(dim, dim, kernel_size=7, padding=9, dilation=3, groups=dim)
+        self.dw = DepthwiseConv2d(dim, 5)
+        self.dw_dilated = DepthwiseConv2d(dim, 7, dilation=3)
         self.pw = nn.Conv2d(dim, dim, kernel_size=1)
 
     def forward(self, x: Tensor) -> Tensor:
-        t = self.dw(x)
-        conv = self.dw_dilated
-        t = dilated_depthwise_conv(t, conv.weight, conv.bias, conv.dilation[0])
-        return x * self.pw(t)
+        return x * self.pw(self.dw_dilated(self.dw(x)))
 
 
 class SqueezeExcitation(nn.Module):

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pifnet_engine.model.haar import haar_idwt
+from pifnet_engine.model.layers import DepthwiseConv2d
 
 
 class HFSPM(nn.Module):
@@ -34,7 +35,7 @@ class HFSPM(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.fuse = nn.Conv2d(2 * dim, dim, kernel_size=1)
-        self.local = nn.Conv2d(dim, dim, kernel_size=3, padding=1, groups=dim)
+        self.local = DepthwiseConv2d(dim, 3)
         self.proj = nn.Conv2d(dim, dim, kernel_size=1)
 
     def forward(self, upsampled_high: Tensor, prior: Tensor) -> Tensor:

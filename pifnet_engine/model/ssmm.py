@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pifnet_engine.model.layers import LayerNorm2d
+from pifnet_engine.model.layers import DepthwiseConv2d, LayerNorm2d
 from pifnet_engine.model.ops import selective_scan_fn
 
 #: Number of scan directions of SS2D.
@@ -127,7 +127,7 @@ class SSMM(nn.Module):
         self.norm = LayerNorm2d(dim)
         self.in_proj = nn.Conv2d(dim, 2 * inner, kernel_size=1, bias=False)
         self.local = nn.ModuleList(
-            nn.Conv2d(seg, seg, kernel_size=kk, padding=kk // 2, groups=seg) for kk in kernels
+            DepthwiseConv2d(seg, kk) for kk in kernels
         )
         self.ss2d = SS2DSegmented(inner, segments, d_state, dt_rank)
         self.out_norm = LayerNorm2d(inner)

@@ -90,14 +90,3 @@ def test_lora_heads_are_independent() -> None:
 def test_lora_rejects_uneven_split() -> None:
     with pytest.raises(ValueError, match="divisible"):
         MultiHeadLoRA(10, heads=4)
-
-
-@pytest.mark.parametrize("h,w", [(9, 12), (7, 11), (2, 5)])
-def test_dilated_depthwise_conv_equals_direct(h: int, w: int) -> None:
-    from pifnet_engine.model.attention import dilated_depthwise_conv
-
-    torch.manual_seed(0)
-    x = torch.randn(2, 3, h, w, dtype=torch.float64)
-    weight, bias = torch.randn(3, 1, 7, 7, dtype=torch.float64), torch.randn(3, dtype=torch.float64)
-    direct = torch.nn.functional.conv2d(x, weight, bias, padding=9, dilation=3, groups=3)
-    torch.testing.assert_close(dilated_depthwise_conv(x, weight, bias, 3), direct)

@@ -14,15 +14,13 @@ dispatcher falls back to the reference without it. Threads follow ``torch.get_nu
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pifnet_engine.model.ops.cpu_threads import run_items
 from pifnet_engine.model.ops.scan_args import check_scan_args, compute_dtype
 
 try:
@@ -31,36 +29,6 @@ except ImportError:  # numba (optional) is absent: the dispatcher uses another i
     _kernels = None
 
 NUMBA_AVAILABLE: bool = _kernels is not None
-
-_POOL: ThreadPoolExecutor | None = None
-_POOL_SIZE = 0
-_POOL_LOCK = threading.Lock()
-
-
-def _pool(n_threads: int) -> ThreadPoolExecutor:
-    """A shared thread pool with at least ``n_threads`` workers (grown, never shrunk)."""
-    global _POOL, _POOL_SIZE
-    with _POOL_LOCK:
-        if _POOL is None or _POOL_SIZE < n_threads:
-            _POOL = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="pifnet-scan")
-            _POOL_SIZE = n_threads
-        return _POOL
-
-
-def _run_items(kernel: Callable[[int, int], None], n_items: int) -> None:
-    """Run ``kernel(lo, hi)`` over [0, n_items) split into torch.get_num_threads() contiguous ranges.
-
-    The numba kernels release the GIL, so the ranges run in parallel on plain Python threads.
-    """
-    n_threads = max(1, min(torch.get_num_threads(), n_items))
-    if n_threads == 1:
-        kernel(0, n_items)
-        return
-    pool = _pool(n_threads)
-    bounds = [(i * n_items) // n_threads for i in range(n_threads + 1)]
-    futures = [pool.submit(kernel, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
-    for f in futures:
-        f.result()
 
 
 class _ScanCore(torch.autograd.Function):
@@ -75,7 +43,7 @@ class _ScanCore(torch.autograd.Function):
         y = u.new_empty((bsz, dim, length))
         last = u.new_empty((bsz, dim, A.shape[1]))
         args = (u.numpy(), dt.numpy(), A.numpy(), Bg.numpy(), Cg.numpy(), y.numpy(), last.numpy())
-        _run_items(lambda lo, hi: _kernels.scan_fwd(*args, lo, hi), bsz * dim)
+        run_items(lambda lo, hi: _kernels.scan_fwd(*args, lo, hi), bsz * dim)
         ctx.save_for_backward(u, dt, A, Bg, Cg)
         return y, last
 
@@ -96,7 +64,7 @@ class _ScanCore(torch.autograd.Function):
         dC_part = u.new_empty((bsz, groups, parts, n, length))
         args = (u.numpy(), dt.numpy(), A.numpy(), Bg.numpy(), Cg.numpy(), dy.numpy(), dlast.numpy(), parts,
                 du.numpy(), ddt.numpy(), dA_part.numpy(), dB_part.numpy(), dC_part.numpy())
-        _run_items(lambda lo, hi: _kernels.scan_bwd(*args, lo, hi), bsz * groups * parts)
+        run_items(lambda lo, hi: _kernels.scan_bwd(*args, lo, hi), bsz * groups * parts)
         dB = dB_part[:, :, 0] if parts == 1 else dB_part.sum(2)
         dC = dC_part[:, :, 0] if parts == 1 else dC_part.sum(2)
         return du, ddt, dA_part.sum(0), dB, dC

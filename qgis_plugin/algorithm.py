@@ -29,12 +29,13 @@ from .engine_env import engine_environment
 from .engine_locator import EngineLocation
 from .errors import PluginError
 from .feedback_sink import EventSink
-from .help_text import FUSE_HELP_HTML
+from .help_text import FUSE_HELP_HTML, one_line
 from .layers import file_state, layer_file_path, refuse_input_as_output
 from .options import DEVICES, DTYPES, METHODS, FuseOptions, build_fuse_argv, ignored_options
 from .outcome import classify_outcome
 from .parameters import add_advanced_parameters, geotiff_output, optional_int
 from .progress import ProgressTracker
+from .result_layer import present_result
 from .runner import engine_temp_files, remove_files, run_engine
 from .settings import engine_setting_value
 
@@ -79,10 +80,12 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
         return _tr("Hyperspectral + multispectral fusion onto the multispectral grid")
 
     def shortHelpString(self) -> str:
-        return _tr(FUSE_HELP_HTML)
+        return _tr(one_line(FUSE_HELP_HTML))
 
     def tags(self) -> list[str]:
-        return ["hyperspectral", "multispectral", "fusion", "sharpening", "super-resolution", "pifnet", "gsa"]
+        return ["hyperspectral", "multispectral", "fusion", "data fusion", "sharpening", "pansharpening",
+                "hypersharpening", "super-resolution", "pifnet", "gsa", "EnMAP", "PRISMA", "AVIRIS",
+                "Sentinel-2", "HSI", "MSI"]
 
     def createInstance(self) -> "FuseAlgorithm":
         return FuseAlgorithm()
@@ -178,6 +181,7 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
             feedback.pushWarning(warning)
         run_fuse(options, engine, feedback, ProgressTracker())
         feedback.setProgress(100.0)
+        present_result(context, options.output_path, METHOD_LABELS[METHODS.index(options.method)])
         return {self.OUTPUT: options.output_path}
 
 

@@ -36,10 +36,10 @@ from .feedback_sink import EventSink, StdoutSink
 from .fit_files import manifest_verdict
 from .fit_options import STARTS, FitOptions, build_fit_argv, check_resumable, fit_warnings
 from .fit_outcome import classify_fit_outcome
-from .help_text import FIT_HELP_HTML
+from .help_text import FIT_HELP_HTML, one_line
 from .layers import file_state, layer_file_path, refuse_input_as_output
 from .options import DEVICES
-from .parameters import add_advanced_parameters, optional_int
+from .parameters import add_advanced_parameters, optional_int, refuse_missing_folder
 from .programs import TRAINER
 from .progress import ProgressTracker
 from .runner import run_engine
@@ -104,10 +104,11 @@ class FitAlgorithm(QgsProcessingAlgorithm):
         return _tr("Train PIF-Net weights on this HSI+MSI pair itself (self-supervised, reduced resolution)")
 
     def shortHelpString(self) -> str:
-        return _tr(FIT_HELP_HTML)
+        return _tr(one_line(FIT_HELP_HTML))
 
     def tags(self) -> list[str]:
-        return ["hyperspectral", "multispectral", "fusion", "training", "fit", "fine-tune", "pifnet", "weights"]
+        return ["hyperspectral", "multispectral", "fusion", "training", "fit", "fine-tune", "pifnet", "weights",
+                "pansharpening", "EnMAP", "PRISMA", "Sentinel-2", "HSI", "MSI"]
 
     def createInstance(self) -> "FitAlgorithm":
         return FitAlgorithm()
@@ -172,6 +173,7 @@ class FitAlgorithm(QgsProcessingAlgorithm):
 
     def fit_options(self, parameters: dict[str, Any], context: QgsProcessingContext, weights_path: str) -> FitOptions:
         """The fit job of ``parameters``, writing ``weights_path``."""
+        refuse_missing_folder(weights_path)
         hsi = layer_file_path(self, parameters, self.HSI, "HSI", context)
         msi = layer_file_path(self, parameters, self.MSI, "MSI", context)
         refuse_input_as_output(weights_path, {"HSI": hsi, "MSI": msi})

@@ -35,11 +35,12 @@ from .engine_check import checked_engine, checked_trainer
 from .errors import PluginError
 from .fit_algorithm import WEIGHTS_FILTER, FitAlgorithm, run_fit
 from .fitfuse_choice import choose_fuse_method
-from .help_text import FITFUSE_HELP_HTML
+from .help_text import FITFUSE_HELP_HTML, one_line
 from .layers import refuse_input_as_output, same_file
 from .options import FuseOptions
 from .parameters import geotiff_output
 from .progress import ProgressTracker
+from .result_layer import present_result
 from .settings import engine_setting_value, trainer_setting_value
 
 #: The fit's share of the progress bar, in percent; the fuse has the rest.
@@ -67,7 +68,7 @@ class FitFuseAlgorithm(FitAlgorithm):
         return _tr("Fit PIF-Net to this pair, then fuse it with the fitted weights")
 
     def shortHelpString(self) -> str:
-        return _tr(FITFUSE_HELP_HTML)
+        return _tr(one_line(FITFUSE_HELP_HTML))
 
     def tags(self) -> list[str]:
         return [*super().tags(), "sharpening", "super-resolution", "gsa"]
@@ -144,6 +145,7 @@ class FitFuseAlgorithm(FitAlgorithm):
         feedback.pushInfo(f"Fusing with {'the fitted PIF-Net' if method == 'pifnet' else 'GSA'}")
         run_fuse(fuse, engine, feedback, ProgressTracker(FIT_SHARE_PERCENT, 100.0))
         feedback.setProgress(100.0)
+        present_result(context, output, "fitted PIF-Net" if method == "pifnet" else "GSA")
         return {
             self.OUTPUT: output,
             self.WEIGHTS: result.weights_path,

@@ -1,6 +1,17 @@
-"""The algorithms' help, shown beside their dialogs (simple HTML, as QGIS renders it). Pure Python."""
+"""The algorithms' help, shown beside their dialogs (simple HTML, as QGIS renders it). Pure Python.
+
+QGIS 3.22's help panel turns every newline of the help string into a line break, so the texts
+below are written hard-wrapped for reading here and joined into one line by :func:`one_line`.
+"""
 
 from __future__ import annotations
+
+import re
+
+
+def one_line(html: str) -> str:
+    """``html`` with every run of whitespace that holds a newline replaced by one space."""
+    return re.sub(r"\s*\n\s*", " ", html).strip()
 
 FUSE_HELP_HTML = """
 <p>Fuses a low-resolution <b>hyperspectral</b> raster (HSI: many narrow bands, e.g. EnMAP,
@@ -49,7 +60,14 @@ comparison.</li>
 default.</li>
 <li><b>Output data type</b>: Float32, or the HSI's own type with its scale/offset.</li>
 <li><b>Cloud Optimized GeoTIFF</b>: write the result as a COG.</li>
+<li><b>Allow resampling</b>: accept an HSI whose pixel size is not a whole multiple of the MSI's
+and warp it onto a compatible grid first (see <i>Grid rules</i>).</li>
 </ul>
+
+<h3>Result</h3>
+<p>The result layer is named after its file and method, e.g. <i>fused (GSA)</i>, and drawn in
+true colour from the bands nearest 640 / 550 / 470 nm when the HSI's band wavelengths are
+known.</p>
 
 <p>The engine is found at the path in Settings &gt; Options &gt; Processing &gt; Providers &gt;
 PIF-Net, else in the environment variable <code>PIFNET_ENGINE</code>, else on PATH.

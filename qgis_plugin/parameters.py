@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -40,4 +41,14 @@ def geotiff_output(
         raise QgsProcessingException(
             f"Output '{output}' is not a GeoTIFF name; expected a file ending in .tif; choose a .tif output"
         )
+    refuse_missing_folder(output)
     return output
+
+
+def refuse_missing_folder(path: str) -> None:
+    """Raise when the folder that should hold output ``path`` does not exist (before any program starts)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise QgsProcessingException(
+            f"The output folder '{folder}' does not exist; create it or choose an output in an existing folder"
+        )

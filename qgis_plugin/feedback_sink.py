@@ -77,7 +77,7 @@ class EventSink:
         elif isinstance(event, WarningEvent):
             fb.pushWarning(event.message)
         elif isinstance(event, ErrorEvent):
-            fb.reportError(event.message)
+            pass  # the run's exception carries the message (outcome.program_said); QGIS shows that once
         elif isinstance(event, DoneEvent):
             took = "" if event.seconds is None else f" in {event.seconds:.1f} s"
             fb.pushInfo(f"Done{took}: {event.output}")

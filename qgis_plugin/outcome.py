@@ -8,6 +8,7 @@ signal nobody asked for (crash, out-of-memory killer, shutdown); bad data (exit 
 from __future__ import annotations
 
 import os
+import re
 import signal
 
 from .errors import (
@@ -49,10 +50,25 @@ def is_windows_crash(code: int) -> bool:
     return code >= _NTSTATUS_MIN
 
 
+#: The engine's command-line advice, and what it means to someone using the dialog.
+_CLI_ADVICE = (
+    (re.compile(r"the arguments are probably swapped; give the hyperspectral raster first: `[^`]*`"),
+     "the HSI and MSI layers are probably swapped; choose the hyperspectral layer as HSI and the "
+     "multispectral layer as MSI"),
+)
+
+
+def in_dialog_words(message: str) -> str:
+    """``message`` with the engine's command-line advice restated for the algorithm's dialog."""
+    for pattern, replacement in _CLI_ADVICE:
+        message = pattern.sub(replacement, message)
+    return message
+
+
 def program_said(outcome: RunOutcome) -> str:
     """The program's own explanation: its error events, else the end of its other output."""
     if outcome.errors:
-        return " / ".join(outcome.errors)
+        return " / ".join(in_dialog_words(e) for e in dict.fromkeys(outcome.errors))
     if outcome.text_tail:
         return " | ".join(line.strip() for line in outcome.text_tail[-4:] if line.strip())
     return "it printed no message"

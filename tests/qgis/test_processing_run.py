@@ -89,14 +89,33 @@ def test_engine_error_is_reported_with_the_engines_words(qgis_app, engine, engin
     msi_12m = _resampled_msi(small_pair.msi, tmp_path, 12.0)
     target = tmp_path / "fused.tif"
     feedback = make_feedback()
-    with pytest.raises(QgsProcessingException, match=r"cannot fuse these inputs \(exit code 1\): .+; check the layers"):
+    with pytest.raises(QgsProcessingException, match=r"cannot fuse these inputs \(exit code 1\): .*2\.5.*; check the layers"):
         processing.run(
             "pifnet:fuse",
             {"HSI": str(small_pair.hsi), "MSI": str(msi_12m), "METHOD": 1, "OUTPUT": str(target)},
             feedback=feedback,
         )
-    assert feedback.errors, "the engine's error event was not passed to reportError"
-    assert "2.5" in feedback.errors[0]
+    assert feedback.errors == [], "the engine's message is in the exception; reported again it shows twice"
+    assert not target.exists()
+
+
+def test_swapped_layers_are_explained_in_dialog_words(qgis_app, engine, engine_setting, small_pair, tmp_path) -> None:
+    import processing
+    from qgis.core import QgsProcessingException
+
+    engine_setting(str(engine))
+    target = tmp_path / "fused.tif"
+    feedback = make_feedback()
+    with pytest.raises(QgsProcessingException) as caught:
+        processing.run(
+            "pifnet:fuse",
+            {"HSI": str(small_pair.msi), "MSI": str(small_pair.hsi), "METHOD": 1, "OUTPUT": str(target)},
+            feedback=feedback,
+        )
+    message = str(caught.value)
+    assert "the HSI and MSI layers are probably swapped" in message
+    assert "pifnet-engine fuse HSI MSI" not in message
+    assert message.count("coarser than") == 1 and feedback.errors == []
     assert not target.exists()
 
 

@@ -87,7 +87,8 @@ def test_text_lines_and_stdout() -> None:
     assert out.lines[-1].startswith("Warning: ")
 
 
-def test_error_events_are_reported() -> None:
+def test_error_events_are_left_to_the_exception() -> None:
+    """The message reaches the user once, in the run's exception (outcome.program_said), not also in the log."""
     fb = Recorder()
     EventSink(fb)(parse_progress_line('{"event": "error", "message": "Error: bad", "exit_code": 1}'))
-    assert fb.log == [("error", "Error: bad")]
+    assert fb.log == []

@@ -72,3 +72,15 @@ def test_other_codes_show_the_end_of_the_output(output: str) -> None:
     assert isinstance(err, EngineFailedError) and err.exit_code == 3
     assert "failed (exit code 3): Traceback (most recent call last): | File \"x.py\", line 3 | MemoryError" in str(err)
     assert "it printed no message" in str(classify_outcome(RunOutcome(3), output))
+
+
+def test_engine_cli_advice_is_restated_for_the_dialog() -> None:
+    from qgis_plugin.outcome import in_dialog_words
+
+    engine = ("the MSI pixels (90 x 90) are coarser than the HSI pixels (30 x 30): the arguments are probably "
+              "swapped; give the hyperspectral raster first: `pifnet-engine fuse HSI MSI -o OUT`")
+    said = in_dialog_words(engine)
+    assert said.startswith("the MSI pixels (90 x 90) are coarser than the HSI pixels (30 x 30): ")
+    assert "the HSI and MSI layers are probably swapped; choose the hyperspectral layer as HSI" in said
+    assert "pifnet-engine" not in said
+    assert in_dialog_words("bands differ") == "bands differ"

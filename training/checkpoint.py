@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +33,7 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from pifnet_engine.atomic_file import write_atomic
 from pifnet_engine.errors import InputDataError
 
 FORMAT = "pifnet-train-checkpoint"
@@ -116,19 +115,6 @@ def optimizer_from_flat(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) 
 
 # --- files ----------------------------------------------------------------------------------
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                     scheduler: torch.optim.lr_scheduler.LRScheduler, position: dict[str, Any],
                     extra: dict[str, Any] | None = None) -> Path:
@@ -146,12 +132,12 @@ def save_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim
     blob = st_save(tensors, metadata={"format": FORMAT})
     step = int(position["step"])
     st_path = folder / f"ckpt_{step:09d}.safetensors"
-    _atomic_write(st_path, blob)
+    write_atomic(st_path, blob)
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "position": position,
             "optimizer": optim_meta, "scheduler": scheduler.state_dict(), "rng": rng_meta,
             "extra": extra or {}, "tensors": st_path.name, "sha256": hashlib.sha256(blob).hexdigest()}
     pointer = folder / POINTER
-    _atomic_write(pointer, (json.dumps(meta, indent=1) + "\n").encode("utf-8"))
+    write_atomic(pointer, (json.dumps(meta, indent=1) + "\n").encode("utf-8"))
     for old in folder.glob("ckpt_*.safetensors"):
         if old.name != st_path.name:
             old.unlink(missing_ok=True)

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from pifnet_engine.arrays import fuse_arrays
+from pifnet_engine.atomic_file import write_atomic
 from pifnet_engine.errors import InputDataError
 from pifnet_engine.methods import FusionMethod
 from pifnet_engine.metrics import all_metrics
@@ -172,6 +173,6 @@ def write_report(report: dict[str, Any], out_dir: Path, stem: str, title: str) -
     """Write ``stem.json`` and ``stem.md`` into ``out_dir``; return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / f"{stem}.json", out_dir / f"{stem}.md"
-    json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    md_path.write_text(markdown_report(report, title), encoding="utf-8")
+    write_atomic(json_path, json.dumps(report, indent=2) + "\n")
+    write_atomic(md_path, markdown_report(report, title))
     return json_path, md_path

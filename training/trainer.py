@@ -35,6 +35,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from pifnet_engine.atomic_file import write_atomic
 from pifnet_engine.errors import UsageError
 from pifnet_engine.model import PIFNet, PIFNetConfig
 from pifnet_engine.model.loss import pifnet_loss
@@ -208,7 +209,7 @@ class Trainer:
             return json.loads(path.read_text(encoding="utf-8"))
         report = evaluate_scenes(self.val_scenes, None, scale=self.scale, wavelengths_nm=self.wavelengths_nm,
                                  tile_px=self.cfg.val_tile_px, device=self.device.type)
-        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_atomic(path, json.dumps(report, indent=2) + "\n")
         return report
 
     def validate(self, seconds: float) -> dict[str, float] | None:

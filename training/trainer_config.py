@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from pifnet_engine import __version__
+from pifnet_engine.atomic_file import write_atomic
 from pifnet_engine.errors import InputDataError, UsageError
 from pifnet_engine.model.loss import INV_PENALTIES, LAMBDA_COS, LAMBDA_INV
 from training.precision import PRECISIONS
@@ -139,7 +140,7 @@ def write_run_file(run_dir: Path, content: dict[str, Any]) -> Path:
     doc = {"format": RUN_FORMAT, "format_version": 1, "engine_version": __version__,
            "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), **content}
     path = run_dir / RUN_FILE
-    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    write_atomic(path, json.dumps(doc, indent=2) + "\n")
     return path
 
 

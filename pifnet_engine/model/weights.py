@@ -40,7 +40,6 @@ import json
 import math
 import os
 import struct
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from pifnet_engine import __version__
+from pifnet_engine.atomic_file import write_atomic
 from pifnet_engine.errors import WeightsError
 from pifnet_engine.model.config import PIFNetConfig
 from pifnet_engine.model.normalisation import MODE_PAIR_MEAN, MODES, mode_of
@@ -85,17 +85,6 @@ def sha256_file(path: Path) -> str:
 
 
 # --- writing ---------------------------------------------------------------------------------
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
 
 def _sensor_section(extra: dict[str, Any] | None, bands: int, kind: str) -> dict[str, Any]:
     section: dict[str, Any] = {"bands": bands, "wavelengths_nm": None, "sensor": None}
@@ -154,10 +143,10 @@ def save_weights(path: str | os.PathLike[str], model: PIFNet,
     manifest = build_manifest(model, manifest_extra, st_path.name[: -len(".safetensors")])
     state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
     blob = st_save(state, metadata={"format": FORMAT, "name": str(manifest["name"])})
-    _atomic_write(st_path, blob)
+    write_atomic(st_path, blob)
     manifest["safetensors"] = st_path.name
     manifest["sha256"] = hashlib.sha256(blob).hexdigest()
-    _atomic_write(json_path, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
+    write_atomic(json_path, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
     return manifest
 
 

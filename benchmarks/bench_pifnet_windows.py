@@ -75,8 +75,8 @@ def main() -> None:
         sd = float(ref.std())
         print(f"\nweights: {m['name']} ({'random init' if args.weights is None else 'trained'}), ratio {ratio}, "
               f"scene {size}x{size} MSI px, {bands} bands; reference = one window over the whole scene")
-        print(f"| tile px | overlap px | RMS diff / std | max diff / std | border jump / interior jump |")
-        print(f"|---|---|---|---|---|")
+        print("| tile px | overlap px | RMS diff / std | max diff / std | border jump / interior jump |")
+        print("|---|---|---|---|---|")
         for (tile, overlap), z in outs.items():
             if (tile, overlap) == (size, 0):
                 continue

@@ -77,7 +77,7 @@ def time_impl(
         out.backward(torch.ones_like(out))
         _sync(device)
         t2 = clock()
-        best = [min(b, x * 1e3) for b, x in zip(best, (t_inf, t1 - t0, t2 - t1))]
+        best = [min(b, x * 1e3) for b, x in zip(best, (t_inf, t1 - t0, t2 - t1), strict=True)]
     return best
 
 

@@ -67,7 +67,7 @@ def main() -> None:
     y_t = torch.from_numpy(y / y[y != 0].mean())[None].float()
     scales: list[np.ndarray] = []
     originals = [b.log_scale for b in model.couplings.blocks]
-    for block, orig in zip(model.couplings.blocks, originals):
+    for block, orig in zip(model.couplings.blocks, originals, strict=True):
         def capture(x_h: torch.Tensor, orig=orig) -> torch.Tensor:
             s = orig(x_h)
             scales.append(s.detach().numpy().ravel())

@@ -256,7 +256,7 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> Path:
                     check_fused_batch(hsi, msi, fused, np.stack([p.valid for p in pairs]),
                                       job.pair.good_bands, windows=[layout.describe(t) for t in batch],
                                       method=job.method.name, weights=spec.tags.get("PIFNET_WEIGHTS"))
-                    for tile, pw, z in zip(batch, pairs, fused):
+                    for tile, pw, z in zip(batch, pairs, fused, strict=True):
                         _contribute(layout, tile, pw, z, acc, target, ow)
                     done += len(batch)
                     reporter.progress("fuse", f_stats + (0.95 - f_stats) * done / total, done, total,

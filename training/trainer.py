@@ -228,7 +228,7 @@ class Trainer:
             self.model.train()
             report["methods"] += base["methods"]
             report["mean"].update(base["mean"])
-            for mine, theirs in zip(report["scenes"], base["scenes"]):
+            for mine, theirs in zip(report["scenes"], base["scenes"], strict=True):
                 mine["metrics"].update(theirs["metrics"])
                 mine["seconds"].update(theirs["seconds"])
             report.update({"split": "validation", "step": self.step, "epoch": self.epoch,
@@ -368,7 +368,7 @@ class Trainer:
             local = local.to(self.device)
             torch.distributed.all_reduce(local, op=torch.distributed.ReduceOp.MAX)
         flags = local.cpu().tolist()
-        for name, raised in zip(("signal", "time_budget", "max_steps"), flags[:3]):
+        for name, raised in zip(("signal", "time_budget", "max_steps"), flags[:3], strict=True):
             if raised:
                 return name, False
         return None, bool(flags[3])

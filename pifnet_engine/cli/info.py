@@ -68,7 +68,7 @@ def info(hsi: Path, msi: Path, method: str, weights: str | None, tile_size: int,
         f"        {h['size'][0]} x {h['size'][1]} px, {h['bands']} bands {h['dtype']}, pixel {h['pixel_size'][0]:g} x "
         f"{h['pixel_size'][1]:g}, {h['crs']}, nodata {h['nodata']}",
         f"        wavelengths: {_wavelength_summary(job.hsi.band_info.wavelengths_nm, job.hsi.band_info.source)}"
-        + (f", fwhm present" if h['fwhm_nm'] else ", no fwhm")
+        + (", fwhm present" if h['fwhm_nm'] else ", no fwhm")
         + (f", bad bands {h['bad_bands']}" if h['bad_bands'] else ""),
         f"MSI     {m['path']}",
         f"        {m['size'][0]} x {m['size'][1]} px, {m['bands']} bands {m['dtype']}, pixel {m['pixel_size'][0]:g} x "

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from rasterio.transform import Affine
-from rasterio.windows import Window, from_bounds
+from rasterio.windows import from_bounds
 
 from pifnet_engine.demo import DEMO_DIR, DEMO_RATIO, FILE_NAMES
 from pifnet_engine.errors import InputDataError
@@ -175,7 +175,7 @@ def build(data_dir: Path, out_dir: Path = DEMO_DIR) -> dict[str, Path]:
     centres = srf.centres_nm()
     half_max = srf.half_max_ranges_nm()
     msi_tags = [{"wavelength": f"{c:.1f}", "wavelength_units": "Nanometers",
-                 "fwhm": f"{hm[1] - hm[0]:.0f}"} for c, hm in zip(centres, half_max)]
+                 "fwhm": f"{hm[1] - hm[0]:.0f}"} for c, hm in zip(centres, half_max, strict=True)]
     msi_desc = [f"{b} ({S2_NOMINAL_NM[b]} nm)" for b in MSI_BANDS]
     _write(paths["msi"], msi_dn, transform, crs, NODATA_UINT16, msi_tags, msi_desc,
            {**base, "PIFNET_DEMO": "MSI: reference through the Sentinel-2A MSI SRF (ESA v4.0) of "

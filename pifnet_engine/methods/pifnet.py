@@ -71,7 +71,7 @@ def _wavelength_mismatch(side: str, raster_name: str, got: tuple[float, ...] | N
                          expected: list[float] | None, fwhm: list[float] | None, weights: str) -> str | None:
     if got is None or expected is None or len(got) != len(expected):
         return None
-    for k, (g, e) in enumerate(zip(got, expected)):
+    for k, (g, e) in enumerate(zip(got, expected, strict=True)):
         tol = max(WAVELENGTH_TOL_NM, 0.5 * fwhm[k]) if fwhm else WAVELENGTH_TOL_NM
         if not math.isfinite(g) or abs(g - e) > tol:
             return (f"{side} '{raster_name}' band {k + 1} is centred at {g:.1f} nm but weights "

@@ -158,7 +158,7 @@ class PIFNet(nn.Module):
             spectral_ref = self.tail_spectral(feat) if base is None else base + self.tail_spectral(feat)
 
         y = y_s + feat
-        for hfspm, fam, high in zip(self.hfspm, self.fam, highs):
+        for hfspm, fam, high in zip(self.hfspm, self.fam, highs, strict=True):
             guidance = hfspm(upsample_high(self.high_expand(high)), prior)
             y = fam(y, guidance)
         fused = self.tail_fused(y) if base is None else base + self.tail_fused(y)

@@ -138,6 +138,6 @@ class SSMM(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         x_in, z = self.in_proj(self.norm(x)).chunk(2, dim=1)
         parts = x_in.split(self.seg, dim=1)
-        mixed = torch.cat([F.silu(conv(p)) for conv, p in zip(self.local, parts)], dim=1)
+        mixed = torch.cat([F.silu(conv(p)) for conv, p in zip(self.local, parts, strict=True)], dim=1)
         y = self.out_norm(self.ss2d(mixed)) * F.silu(z)
         return self.out_proj(y)

@@ -37,7 +37,7 @@ def build(srf_dir: Path, out_dir: Path = PACKAGE_DATA) -> list[Path]:
         if not spec.bundled:
             continue
         curves = spec.reader(srf_dir / spec.source_file)
-        named = [(_name, wl, r) for _name, (_, wl, r) in zip(spec.band_names, curves)]
+        named = [(_name, wl, r) for _name, (_, wl, r) in zip(spec.band_names, curves, strict=True)]
         path = out_dir / f"{spec.name}.csv"
         formats.write_long_csv(
             path, [_trim(c) for c in named],

@@ -107,12 +107,12 @@ def read_enmapbox_geojson(path: str | Path) -> list[BandCurve]:
         bands = [
             _finish_band(
                 str(f["properties"]["name"]),
-                list(zip(f["properties"]["response"]["x"], f["properties"]["response"]["y"])),
+                list(zip(f["properties"]["response"]["x"], f["properties"]["response"]["y"], strict=True)),
                 path,
             )
             for f in features
         ]
-    except (KeyError, TypeError, json.JSONDecodeError) as exc:
+    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise InputDataError(
             f"SRF file {path}: not an EnMAP-Box spectral library ({exc!r}); expected a "
             "FeatureCollection whose features have properties.name and properties.response.x/y"
@@ -138,7 +138,7 @@ def read_camera_csv(path: str | Path) -> list[BandCurve]:
             f"column; got header {header} and rows of shape {data.shape}"
         )
     return [
-        _finish_band(name.strip(), list(zip(data[:, 0], data[:, j])), path)
+        _finish_band(name.strip(), list(zip(data[:, 0], data[:, j], strict=True)), path)
         for j, name in enumerate(header[1:], start=1)
     ]
 
@@ -173,5 +173,5 @@ def write_long_csv(
             fh.write(f"# {line}\n")
         fh.write("band,wavelength_nm,response\n")
         for name, wl, resp in bands:
-            for w, r in zip(wl, resp):
+            for w, r in zip(wl, resp, strict=True):
                 fh.write(f"{name},{float(w):.10g},{float(r):.8g}\n")

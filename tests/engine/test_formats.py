@@ -160,7 +160,7 @@ def test_envi_list_of_wrong_length_is_ignored(tmp_path: Path) -> None:
 
 def test_band_level_bbl(tmp_path: Path) -> None:
     tags = wl_tags([450.0, 550.0, 650.0], "Nanometers")
-    for t, flag in zip(tags, ("1", "0", "1")):
+    for t, flag in zip(tags, ("1", "0", "1"), strict=True):
         t["bbl"] = flag
     info = band_info_of(tiny_tif(tmp_path / "a.tif", band_tags=tags))
     assert info.good == (True, False, True)
@@ -308,7 +308,7 @@ def test_envi_input_end_to_end(tmp_path: Path) -> None:
     expected[6:9, 9:12] = True
     for b in (0, 1, 3, 4, 5):
         np.testing.assert_array_equal(bad[b], expected)
-    descriptions = [f"{n} ({w} Micrometers)" for n, w in zip(names, wl_um)]
+    descriptions = [f"{n} ({w} Micrometers)" for n, w in zip(names, wl_um, strict=True)]
     _check_band_metadata(out, [v * 1000 for v in wl_um], [v * 1000 for v in fwhm_um],
                          descriptions, bbl=[1, 1, 0, 1, 1, 1])
 
@@ -535,7 +535,7 @@ def test_progress_json_lines(tmp_path: Path) -> None:
     fractions = [e["fraction"] for e in progress]
     assert len(progress) > 4
     assert all(0.0 <= f <= 1.0 for f in fractions)
-    assert all(b >= a for a, b in zip(fractions, fractions[1:])), fractions
+    assert all(b >= a for a, b in zip(fractions, fractions[1:], strict=True)), fractions
     assert fractions[-1] == 1.0
     total = events[0]["windows_total"]
     assert total > 1

@@ -44,7 +44,7 @@ def test_first_attention_trains_lka_and_se_and_only_it_does() -> None:
 
     ref.second_attention = second  # type: ignore[method-assign]
     ref(y, g).square().sum().backward()
-    for (name, p), (_, q) in zip(_attention_params(block), _attention_params(ref)):
+    for (name, p), (_, q) in zip(_attention_params(block), _attention_params(ref), strict=True):
         assert p.grad is not None and p.grad.abs().sum() > 0, name
         torch.testing.assert_close(p.grad, q.grad, msg=name)
     # The stand-ins did receive gradient: without the freezing, block's grads would differ.

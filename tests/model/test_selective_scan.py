@@ -101,8 +101,8 @@ def test_cpu_matches_reference(dtype: torch.dtype, length: int, case: tuple) -> 
     if last:
         assert state_f.shape == (2, 8, 4)
         assert_close_scaled(state_f, state_r, TOL_OUT[dtype], "last_state")
-    names = [name for name, t in zip(NAMES, inputs) if t is not None]
-    for name, gf, gr in zip(names, grads_f, grads_r):
+    names = [name for name, t in zip(NAMES, inputs, strict=True) if t is not None]
+    for name, gf, gr in zip(names, grads_f, grads_r, strict=True):
         assert gf.shape == gr.shape, name
         assert_close_scaled(gf, gr, TOL_GRAD[dtype], f"grad {name}")
 
@@ -115,7 +115,7 @@ def test_cpu_long_sequence_and_state_sizes() -> None:
         out_f, _, grads_f = run_with_grads(selective_scan_cpu, inputs, True, False)
         out_r, _, grads_r = run_with_grads(selective_scan_ref, inputs, True, False)
         assert_close_scaled(out_f, out_r, TOL_OUT[torch.float32], f"out n={n}")
-        for gf, gr in zip(grads_f, grads_r):
+        for gf, gr in zip(grads_f, grads_r, strict=True):
             assert_close_scaled(gf, gr, TOL_GRAD[torch.float32], f"grad n={n}")
 
 
@@ -129,8 +129,8 @@ def test_cpu_mixed_state_blocks_match_reference(n: int) -> None:
     out_r, state_r, grads_r = run_with_grads(selective_scan_ref, inputs, True, True)
     assert_close_scaled(out_f, out_r, TOL_OUT[torch.float64], f"out n={n}")
     assert_close_scaled(state_f, state_r, TOL_OUT[torch.float64], f"last_state n={n}")
-    names = [name for name, t in zip(NAMES, inputs) if t is not None]
-    for name, gf, gr in zip(names, grads_f, grads_r):
+    names = [name for name, t in zip(NAMES, inputs, strict=True) if t is not None]
+    for name, gf, gr in zip(names, grads_f, grads_r, strict=True):
         assert_close_scaled(gf, gr, TOL_GRAD[torch.float64], f"grad {name} n={n}")
 
 
@@ -155,7 +155,7 @@ def test_cpu_thread_count_does_not_change_result() -> None:
     finally:
         torch.set_num_threads(before)
     torch.testing.assert_close(out_1, out_2, rtol=0, atol=0)
-    for g1, g2 in zip(grads_1, grads_2):
+    for g1, g2 in zip(grads_1, grads_2, strict=True):
         torch.testing.assert_close(g1, g2, rtol=1e-12, atol=1e-12)
 
 
@@ -270,7 +270,7 @@ def test_cuda_dispatch_matches_cpu_reference(case: tuple) -> None:
     assert_close_scaled(out_g.cpu(), out_c, (1e-3, 1e-4), "out")
     if last:
         assert_close_scaled(state_g.cpu(), state_c, (1e-3, 1e-4), "last_state")
-    for gg, gc in zip(grads_g, grads_c):
+    for gg, gc in zip(grads_g, grads_c, strict=True):
         assert_close_scaled(gg.cpu(), gc, (5e-3, 1e-3), "grad")
 
 
@@ -286,5 +286,5 @@ def test_mamba_kernel_matches_reference(dtype: torch.dtype) -> None:
     assert resolve_impl(inputs[0]) == "cuda"
     tol = TOL_OUT[dtype] if dtype != torch.float32 else (1e-3, 1e-4)
     assert_close_scaled(out_m.float(), out_r.float(), tol, "out")
-    for gm, gr in zip(grads_m, grads_r):
+    for gm, gr in zip(grads_m, grads_r, strict=True):
         assert_close_scaled(gm.float(), gr.float(), (5e-2, 5e-2) if dtype == torch.bfloat16 else (5e-3, 1e-3), "grad")

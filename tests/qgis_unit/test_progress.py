@@ -43,7 +43,7 @@ def test_recorded_transcript_parses_into_the_expected_events() -> None:
     fuse = [e for e in progress if e.stage == "fuse"]
     assert fuse[-1].windows_done == fuse[-1].windows_total == start.windows_total
     # every line is one JSON object, and the parser kept every field it knows
-    for line, event in zip(lines, events):
+    for line, event in zip(lines, events, strict=True):
         raw = json.loads(line)
         if isinstance(event, ProgressEvent):
             assert event.fraction == pytest.approx(raw["fraction"]) and event.message == raw.get("message", "")

@@ -41,7 +41,7 @@ def test_export_writes_manifest_with_data_protocol_command_validation(tmp_path: 
     assert manifest["name"].startswith("enmap_like_x3")
     model, loaded = load_weights(tmp_path / "enmap_like_x3.safetensors")
     best, _ = load_weights(run / "best.safetensors")
-    for (k, a), (_, b) in zip(model.state_dict().items(), best.state_dict().items()):
+    for (k, a), (_, b) in zip(model.state_dict().items(), best.state_dict().items(), strict=True):
         assert torch.equal(a, b), k
     training = loaded["training"]
     assert training["protocol"] == "centred" and training["data"]["scene"] == "georeferenced"

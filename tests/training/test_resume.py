@@ -128,9 +128,9 @@ def test_checkpoint_round_trip_is_exact_and_pickle_free(tmp_path: Path) -> None:
     ckpt = load_checkpoint(tmp_path)
     restore_training_state(ckpt, fresh, fresh_opt, fresh_sched)
     assert (random.random(), float(np.random.rand()), float(torch.rand(1))) == draws
-    for a, b in zip(model.state_dict().values(), fresh.state_dict().values()):
+    for a, b in zip(model.state_dict().values(), fresh.state_dict().values(), strict=True):
         assert torch.equal(a, b)
-    for p, q in zip(model.parameters(), fresh.parameters()):
+    for p, q in zip(model.parameters(), fresh.parameters(), strict=True):
         for k, v in opt.state[p].items():
             assert torch.equal(v, fresh_opt.state[q][k]), (k, v, fresh_opt.state[q][k])
     assert fresh_opt.param_groups[0]["lr"] == opt.param_groups[0]["lr"] == 5e-4

@@ -7,6 +7,7 @@ masks and NaN; scale/offset. Outputs: checked with rasterio AND with Debian's ``
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -535,7 +536,7 @@ def test_progress_json_lines(tmp_path: Path) -> None:
     fractions = [e["fraction"] for e in progress]
     assert len(progress) > 4
     assert all(0.0 <= f <= 1.0 for f in fractions)
-    assert all(b >= a for a, b in zip(fractions, fractions[1:], strict=True)), fractions
+    assert all(b >= a for a, b in itertools.pairwise(fractions)), fractions
     assert fractions[-1] == 1.0
     total = events[0]["windows_total"]
     assert total > 1

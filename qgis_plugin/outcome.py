@@ -68,7 +68,7 @@ def in_dialog_words(message: str) -> str:
 def program_said(outcome: RunOutcome) -> str:
     """The program's own explanation: its error events, else the end of its other output."""
     if outcome.errors:
-        return " / ".join(in_dialog_words(e) for e in dict.fromkeys(outcome.errors))
+        return " / ".join(in_dialog_words(e) for e in outcome.errors)
     if outcome.text_tail:
         return " | ".join(line.strip() for line in outcome.text_tail[-4:] if line.strip())
     return "it printed no message"

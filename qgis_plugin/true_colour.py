@@ -5,6 +5,10 @@ The fused raster carries the HSI's band centres (the engine writes ``wavelength`
 would draw bands 1/2/3 — for EnMAP three violet bands at 418-429 nm, a grey image — so the
 result layer is drawn from the bands nearest 640 / 550 / 470 nm instead, when the raster
 has bands within :data:`MAX_OFFSET_NM` of each.
+
+The wavelength reading is a small subset of the engine's (``pifnet_engine.raster.bands``): the
+plugin may not import the engine (it runs in QGIS's Python, the engine in its own), and only the
+keys the engine itself writes into its outputs are needed here.
 """
 
 from __future__ import annotations

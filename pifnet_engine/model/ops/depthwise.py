@@ -18,8 +18,8 @@ Why not ``F.conv2d`` alone (measured on the 2-core CPU, batch 4, PIF-Net's shape
   a forward pass, fast already.
 
 The custom backward runs on CPU tensors when numba imports, the weight needs a gradient
-(training) and the kernel is 5x5 or larger (:data:`FAST_MIN_KERNEL`); everything else (inference, frozen weights, CUDA, no numba) takes the plain
-forward, whose autograd is PyTorch's. Under autocast the inputs are cast to the autocast dtype
+(training) and the kernel is 5x5 or larger (:data:`FAST_MIN_KERNEL`); everything else
+(inference, frozen weights, CUDA, no numba) takes the plain forward, whose autograd is PyTorch's. Under autocast the inputs are cast to the autocast dtype
 first, as autocast does for ``conv2d``; the weight gradient is accumulated in float32
 (float64 for float64 tensors) and cast back.
 """
@@ -77,11 +77,11 @@ class _DepthwiseConv(torch.autograd.Function):
     def backward(ctx: Any, g: Tensor) -> tuple[Tensor | None, Tensor | None, Tensor | None, None]:
         x, weight = ctx.saved_tensors
         d = ctx.dilation
+        wd = torch.float64 if x.dtype == torch.float64 else torch.float32  # accumulation dtype
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
             gx = depthwise_forward(g, weight.flip(-1, -2), None, d)
         if ctx.needs_input_grad[1]:
-            wd = torch.float64 if x.dtype == torch.float64 else torch.float32
             k = weight.shape[-1]
             p = d * (k // 2)
             xp = F.pad(x.to(wd), (p, p, p, p)).contiguous()
@@ -91,8 +91,7 @@ class _DepthwiseConv(torch.autograd.Function):
             run_items(lambda lo, hi: _kernels.depthwise_weight_grad(*args, lo, hi), weight.shape[0])
             gw = out.view(weight.shape).to(weight.dtype)
         if ctx.has_bias and ctx.needs_input_grad[2]:
-            gb = g.sum(dim=(0, 2, 3), dtype=torch.float64 if g.dtype == torch.float64 else torch.float32)
-            gb = gb.to(g.dtype)
+            gb = g.sum(dim=(0, 2, 3), dtype=wd).to(g.dtype)
         return gx, gw, gb, None
 
 

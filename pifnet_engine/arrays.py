@@ -34,11 +34,13 @@ def _write(path: Path, data: np.ndarray, res: float) -> None:
 def fuse_arrays(hsi: np.ndarray, msi: np.ndarray, method: str | FusionMethod = "gsa", *,
                 weights: Path | None = None, tile_px: int = 256, overlap_px: int | None = None,
                 batch_size: int | None = None, device: str = "auto",
-                wavelengths_nm: tuple[float, ...] | None = None) -> np.ndarray:
+                wavelengths_nm: tuple[float, ...] | None = None,
+                good_bands: tuple[bool, ...] | None = None) -> np.ndarray:
     """Fuse ``hsi`` (C, h, w) and ``msi`` (c, h*s, w*s) float arrays; returns (C, h*s, w*s) float32.
 
     ``method`` is a method name or a ready :class:`FusionMethod` (e.g. a model being trained).
-    NaN marks invalid input pixels; they come back as NaN.
+    NaN marks invalid input pixels; they come back as NaN. ``wavelengths_nm`` and ``good_bands``
+    (False = bad band, written as ``bbl``) are written on the HSI as a raster would carry them.
     """
     s = msi.shape[1] // hsi.shape[1]
     if msi.shape[1] != s * hsi.shape[1] or msi.shape[2] != s * hsi.shape[2]:
@@ -47,10 +49,13 @@ def fuse_arrays(hsi: np.ndarray, msi: np.ndarray, method: str | FusionMethod = "
         hp, mp, out = Path(tmp) / "hsi.tif", Path(tmp) / "msi.tif", Path(tmp) / "out.tif"
         _write(hp, hsi, float(s))
         _write(mp, msi, 1.0)
-        if wavelengths_nm is not None:
+        if wavelengths_nm is not None or good_bands is not None:
             with rasterio.open(hp, "r+") as ds:
-                for b, wl in enumerate(wavelengths_nm):
-                    ds.update_tags(b + 1, wavelength=str(wl), wavelength_units="Nanometers")
+                for b in range(hsi.shape[0]):
+                    if wavelengths_nm is not None:
+                        ds.update_tags(b + 1, wavelength=str(wavelengths_nm[b]), wavelength_units="Nanometers")
+                    if good_bands is not None:
+                        ds.update_tags(b + 1, bbl="1" if good_bands[b] else "0")
         instance = method if isinstance(method, FusionMethod) else None
         request = FuseRequest(hsi=hp, msi=mp, output=out, method=instance.name if instance else str(method),
                               weights=weights, tile_px=tile_px, overlap_px=overlap_px,

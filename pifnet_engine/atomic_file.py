@@ -22,6 +22,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     blob = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        _permissions_of_a_new_file(fd)
         with os.fdopen(fd, "wb") as f:
             f.write(blob)
             f.flush()
@@ -31,6 +32,15 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
+
+
+def _permissions_of_a_new_file(fd: int) -> None:
+    """mkstemp creates 0600; give the file what ``open(path, "w")`` would (0666 less the umask)."""
+    if not hasattr(os, "fchmod"):
+        return
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -62,6 +62,22 @@ class FuseRequest:
     method_options: dict[str, object] = field(default_factory=dict)
     #: A ready method object (e.g. a model being trained) used instead of ``method``/``weights``.
     method_instance: FusionMethod | None = None
+    #: Write the quality report and quicklook beside the output (``pifnet-engine fuse`` default).
+    report: bool = False
+    #: ... with the reduced-resolution check (a sample of the pair fused again, per method).
+    report_wald: bool = True
+    #: A known sensor for the MSI's spectral responses in the report (else estimated from the pair).
+    msi_srf: str | None = None
+
+
+@dataclass
+class FusionResult:
+    """What :func:`run_fusion` wrote: the raster, and the report's files and summary line when asked."""
+
+    path: Path
+    seconds: float
+    report_files: dict[str, str] = field(default_factory=dict)
+    summary: str | None = None
 
 
 @dataclass
@@ -95,24 +111,39 @@ def _round_up(value: int, multiple: int) -> int:
     return int(math.ceil(value / multiple) * multiple)
 
 
+@dataclass
+class OpenPair:
+    """Both rasters of a pair, opened and put on one grid (the HSI warped when the plan says so)."""
+
+    plan: GridPlan
+    hsi: RasterSource
+    msi: RasterSource
+
+
 @contextlib.contextmanager
-def open_job(request: FuseRequest) -> Iterator[Job]:
-    """Open and plan ``request``; the rasters stay open inside the ``with`` block."""
+def open_pair(hsi_path: Path, msi_path: Path, allow_resample: bool = False) -> Iterator[OpenPair]:
+    """Open and plan a pair the way ``fuse`` does; the rasters stay open inside the ``with`` block."""
     with contextlib.ExitStack() as stack:
         stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_BYTES))
-        hsi_ds = stack.enter_context(open_raster(str(request.hsi), "HSI"))
-        msi_ds = stack.enter_context(open_raster(str(request.msi), "MSI"))
-        plan = plan_grid(hsi_ds, msi_ds, allow_resample=request.allow_resample)
+        hsi_ds = stack.enter_context(open_raster(str(hsi_path), "HSI"))
+        msi_ds = stack.enter_context(open_raster(str(msi_path), "MSI"))
+        plan = plan_grid(hsi_ds, msi_ds, allow_resample=allow_resample)
         if plan.warp_reason is not None:
-            src_nodata = hsi_ds.nodata
             vrt = stack.enter_context(WarpedVRT(
                 hsi_ds, crs=plan.crs, transform=plan.coarse_transform, height=plan.coarse_shape[0],
                 width=plan.coarse_shape[1], resampling=Resampling.bilinear, dtype="float32",
-                src_nodata=src_nodata, nodata=float("nan")))
+                src_nodata=hsi_ds.nodata, nodata=float("nan")))
             hsi = RasterSource(vrt, original=hsi_ds, role="HSI")
         else:
             hsi = RasterSource(hsi_ds, role="HSI")
-        msi = RasterSource(msi_ds, role="MSI")
+        yield OpenPair(plan, hsi, RasterSource(msi_ds, role="MSI"))
+
+
+@contextlib.contextmanager
+def open_job(request: FuseRequest) -> Iterator[Job]:
+    """Open and plan ``request``; the rasters stay open inside the ``with`` block."""
+    with open_pair(Path(request.hsi), Path(request.msi), request.allow_resample) as opened:
+        plan, hsi, msi = opened.plan, opened.hsi, opened.msi
         device = resolve_device(request.device)
         if request.method_instance is not None:
             method = request.method_instance
@@ -222,14 +253,27 @@ def output_spec(job: Job) -> OutputSpec:
                       scales=scales, offsets=offsets, tags=tags, cog=req.cog)
 
 
-def run_fusion(request: FuseRequest, reporter: Reporter) -> Path:
-    """Fuse ``request.hsi`` and ``request.msi`` into ``request.output``; returns the output path."""
+def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
+    """Fuse ``request.hsi`` and ``request.msi`` into ``request.output`` (and its report when
+    ``request.report``); returns what was written."""
+    # The report imports this module (open_pair), so it is imported here, not at the top.
+    from .report import ReportPaths, ReportRequest, write_report
+    from .report.responses import preset_responses
+
     if request.output is None:
         raise UsageError("no output path given; pass -o OUT.tif")
     out = Path(request.output)
     check_output_path(out, [Path(request.hsi), Path(request.msi)], request.overwrite)
+    report_paths = ReportPaths.beside(out)
+    if request.report:
+        report_paths.check(request.overwrite)
     t0 = time.monotonic()
+    end = 0.85 if request.report else 1.0
     with open_job(request) as job:
+        if request.report and request.msi_srf is not None:  # refuse a bad --msi-srf before fusing
+            info = job.hsi.band_info
+            preset_responses(request.msi_srf, job.msi.band_info.descriptions, info.wavelengths_nm,
+                             info.fwhm_nm, info.good)
         for message in job.plan.warnings:
             reporter.warning(message)
         layout = job.layout
@@ -237,7 +281,7 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> Path:
         total = len(tiles)
         reporter.start(engine_version=__version__, method=job.method.name, output=str(out.resolve()),
                        windows_total=total)
-        f_stats = 0.25 if job.method.needs_statistics else 0.0
+        f_stats = 0.25 * end if job.method.needs_statistics else 0.0
         if job.method.needs_statistics:
             _stats_pass(job, tiles, reporter, 0.0, f_stats)
         spec = output_spec(job)
@@ -259,15 +303,33 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> Path:
                     for tile, pw, z in zip(batch, pairs, fused, strict=True):
                         _contribute(layout, tile, pw, z, acc, target, ow)
                     done += len(batch)
-                    reporter.progress("fuse", f_stats + (0.95 - f_stats) * done / total, done, total,
+                    reporter.progress("fuse", f_stats + (0.95 * end - f_stats) * done / total, done, total,
                                       f"fusing window {done}/{total}")
             finally:
                 acc.close()
-            reporter.progress("finalize", 0.95, total, total, "compressing and writing the output")
+            reporter.progress("finalize", 0.95 * end, total, total, "compressing and writing the output")
             path = target.commit()
-        reporter.progress("finalize", 1.0, total, total, "done")
-    reporter.done(str(path), time.monotonic() - t0)
-    return path
+        reporter.progress("finalize", end, total, total, "raster written")
+        weights = spec.tags.get("PIFNET_WEIGHTS")
+    seconds = time.monotonic() - t0
+    result = FusionResult(path, seconds)
+    if request.report:
+        report_request = ReportRequest(
+            fused=path, hsi=Path(request.hsi), msi=Path(request.msi), allow_resample=request.allow_resample,
+            msi_srf=request.msi_srf, wald=request.report_wald, device=request.device,
+            method=job.method.name, weights=weights,
+            fusion={"seconds": round(seconds, 2), "warnings": list(job.plan.warnings), "windows": total,
+                    "tile_px": layout.tile_px, "overlap_px": layout.overlap_px, "device": str(job.device)})
+        result.report_files, result.summary = write_report(
+            report_request, report_paths,
+            lambda f, message: reporter.progress("report", end + (1.0 - end) * f, total, total, message))
+    else:
+        for stale in report_paths.all():  # never leave an older run's report beside a new raster
+            if request.overwrite and stale.exists():
+                stale.unlink()
+    reporter.progress("finalize", 1.0, total, total, "done")
+    reporter.done(str(path), time.monotonic() - t0, result.report_files or None, result.summary)
+    return result
 
 
 def _fuse_batch(job: Job, hsi: np.ndarray, msi: np.ndarray) -> np.ndarray:

@@ -33,8 +33,10 @@ class Reporter:
     def progress(self, stage: str, fraction: float, done: int, total: int, message: str = "") -> None:
         self._clamp(fraction)
 
-    def done(self, output: str, seconds: float) -> None:
-        pass
+    def done(self, output: str, seconds: float, files: dict[str, str] | None = None,
+             summary: str | None = None) -> None:
+        """The run finished: ``output`` written; ``files``: other files written (e.g. the report's,
+        by kind); ``summary``: one line about the result."""
 
     def error(self, message: str, exit_code: int) -> None:
         self.stream.write(f"Error: {message}\n")
@@ -70,7 +72,8 @@ class BarReporter(Reporter):
         self.stream.flush()
         self._drawn = True
 
-    def done(self, output: str, seconds: float) -> None:
+    def done(self, output: str, seconds: float, files: dict[str, str] | None = None,
+             summary: str | None = None) -> None:
         self._newline()
         self.stream.write(f"Wrote {output} in {seconds:.1f} s\n")
         self.stream.flush()
@@ -97,8 +100,14 @@ class JsonReporter(Reporter):
         self._emit(event="progress", stage=stage, fraction=round(self._clamp(fraction), 6),
                    windows_done=done, windows_total=total, message=message)
 
-    def done(self, output: str, seconds: float) -> None:
-        self._emit(event="done", output=output, seconds=round(seconds, 3))
+    def done(self, output: str, seconds: float, files: dict[str, str] | None = None,
+             summary: str | None = None) -> None:
+        extra: dict[str, object] = {}
+        if files:
+            extra["files"] = files
+        if summary:
+            extra["summary"] = summary
+        self._emit(event="done", output=output, seconds=round(seconds, 3), **extra)
 
     def error(self, message: str, exit_code: int) -> None:
         self._emit(event="error", message=message, exit_code=exit_code)

@@ -8,7 +8,7 @@ import click
 
 from ..pipeline import FuseRequest, run_fusion
 from ..progress import make_reporter
-from .options import layout_options, pair_arguments
+from .options import layout_options, pair_arguments, report_options
 
 
 @click.command()
@@ -21,15 +21,24 @@ from .options import layout_options, pair_arguments
 @click.option("--dtype", type=click.Choice(["float32", "keep"]), default="float32", show_default=True,
               help="float32 physical values, or keep the HSI's data type with its scale/offset.")
 @click.option("--cog", is_flag=True, help="Write a Cloud Optimized GeoTIFF.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file (and its report).")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="Write OUT.report.html/.json and OUT.quicklook.png beside OUT.")
+@report_options
 @click.option("--progress", type=click.Choice(["bar", "json", "none"]), default=None,
               help="Progress on stderr [bar on a terminal, else none].")
 def fuse(hsi: Path, msi: Path, output: Path, method: str, weights: str | None, tile_size: int,
          overlap: int | None, allow_resample: bool, batch_size: int | None, device: str, dtype: str,
-         cog: bool, overwrite: bool, progress: str | None) -> None:
+         cog: bool, overwrite: bool, report: bool, report_wald: bool, msi_srf: str | None,
+         progress: str | None) -> None:
     """Fuse HSI and MSI into a high-resolution hyperspectral GeoTIFF OUT."""
     reporter = make_reporter(progress)
     request = FuseRequest(hsi=hsi, msi=msi, output=output, method=method, weights=weights,
                           tile_px=tile_size, overlap_px=overlap, batch_size=batch_size, device=device,
-                          dtype=dtype, cog=cog, overwrite=overwrite, allow_resample=allow_resample)
-    run_fusion(request, reporter)
+                          dtype=dtype, cog=cog, overwrite=overwrite, allow_resample=allow_resample,
+                          report=report, report_wald=report_wald, msi_srf=msi_srf)
+    result = run_fusion(request, reporter)
+    if result.report_files and progress != "json":  # json: the files are in the done event
+        for kind in ("report", "quicklook"):
+            click.echo(f"{kind}: {result.report_files[kind]}")
+        click.echo(result.summary)

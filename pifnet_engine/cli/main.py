@@ -38,10 +38,12 @@ def _register() -> None:
     from .compare import compare
     from .fuse import fuse
     from .info import info
+    from .report import report
 
     cli.add_command(fuse)
     cli.add_command(info)
     cli.add_command(compare)
+    cli.add_command(report)
     try:
         from .weights import weights
     except ImportError:  # the weights command arrives with the model package

@@ -32,3 +32,16 @@ def layout_options(f: F) -> F:
                      "or a bundled name [the bundled weights that fit the pair]")(f)
     return click.option("--method", type=click.Choice(METHOD_NAMES), default="gsa", show_default=True,
                         help="Fusion method.")(f)
+
+
+def report_options(f: F) -> F:
+    """The report's options (``fuse`` and ``report``)."""
+    from ..spectral.srf import SENSORS
+
+    bundled = ", ".join(name for name, spec in SENSORS.items() if spec.bundled)
+    f = click.option("--msi-srf", type=str, metavar="SENSOR", default=None,
+                     help=f"The MSI's sensor, for the report's spectral consistency: {bundled} "
+                          "[estimated from the pair].")(f)
+    return click.option("--report-wald/--no-report-wald", default=True, show_default=True,
+                        help="Include the reduced-resolution check (the pair's centre degraded by the "
+                             "ratio and fused again, with GSA and bicubic for comparison).")(f)

@@ -21,9 +21,11 @@ def run(args: list[str]) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-def fuse(hsi: Path, msi: Path, out: Path, *extra: str) -> Path:
-    """``pifnet-engine fuse HSI MSI -o OUT --progress none EXTRA...``; fails the test on non-zero exit."""
-    args = ["fuse", str(hsi), str(msi), "-o", str(out), "--progress", "none", *extra]
+def fuse(hsi: Path, msi: Path, out: Path, *extra: str, report: bool = False) -> Path:
+    """``pifnet-engine fuse HSI MSI -o OUT --progress none [--no-report] EXTRA...``; fails the test on
+    non-zero exit. The report is off unless asked for (the report's own tests ask)."""
+    args = ["fuse", str(hsi), str(msi), "-o", str(out), "--progress", "none",
+            *([] if report else ["--no-report"]), *extra]
     code, err = run(args)
     assert code == 0, f"pifnet-engine {' '.join(args)} exited {code}: {err}"
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,16 @@ def test_file_size_limit_in_a_child_process(tmp_path: Path) -> None:
     assert out.returncode != 0 and "File too large" in out.stderr
     assert target.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.json"]
+
+
+def test_new_file_gets_the_permissions_of_an_ordinary_file(tmp_path: Path):
+    """Not mkstemp's 0600: a report or a weights file must be readable like any file the user writes."""
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "a.json", "{}")
+        os.umask(0o077)
+        write_atomic(tmp_path / "b.json", "{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "b.json").stat().st_mode) == 0o600

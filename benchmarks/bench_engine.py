@@ -172,7 +172,7 @@ def run_engine(engine: list[str], hsi: Path, msi: Path, out: Path, method: str,
     The peak RSS is ``ru_maxrss`` of that very process (``os.wait4``), i.e. its VmHWM.
     """
     argv = [*engine, "fuse", str(hsi), str(msi), "-o", str(out), "--method", method,
-            "--tile-size", str(tile_px), "--progress", "none", "--overwrite", *extra]
+            "--tile-size", str(tile_px), "--progress", "none", "--overwrite", "--no-report", *extra]
     t0 = time.monotonic()
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)

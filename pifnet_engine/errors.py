@@ -53,3 +53,22 @@ class Cancelled(PifnetError):
     """The run was interrupted (Ctrl-C or SIGTERM); nothing was left behind. Exit code 130."""
 
     exit_code = 130
+
+
+class SystemIOError(PifnetError, OSError):
+    """Reading or writing failed for a reason outside the data: the disk is full, a file-size limit or
+    quota was reached, a file vanished or cannot be accessed. Exit code 3."""
+
+    exit_code = 3
+
+
+class OutOfMemoryError(PifnetError, MemoryError):
+    """The machine (or the GPU) ran out of memory. Exit code 4."""
+
+    exit_code = 4
+
+
+class InternalError(PifnetError, RuntimeError):
+    """An unexpected failure inside the engine or PyTorch (a bug, or a broken installation). Exit code 70."""
+
+    exit_code = 70

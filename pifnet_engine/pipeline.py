@@ -25,11 +25,13 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from . import __version__
+from .activity import doing
 from .blend import BlendAccumulator
 from .errors import DeviceError, UsageError
 from .grid import GridPlan, plan_grid
 from .methods import FusionMethod, PairSpec, StatsBatch, create_method
 from .pairing import PairReader, block_all, block_mean
+from . import preflight
 from .progress import Reporter
 from .raster.source import FILL_RADIUS_PX, RasterSource, open_raster
 from .sanity import check_fused_batch
@@ -197,7 +199,8 @@ def _stats_pass(job: Job, tiles: list[Tile], reporter: Reporter, f0: float, f1: 
         core = Window(tile.read.col_off + reach, tile.read.row_off + reach, layout.tile_px, layout.tile_px)
         hsi_core = Window(tile.hsi_read.col_off + reach // r, tile.hsi_read.row_off + reach // r,
                           layout.tile_px // r, layout.tile_px // r)
-        pw = reader.read(core, hsi_core)
+        with doing(f"reading {layout.describe(tile)} for the statistics pass"):
+            pw = reader.read(core, hsi_core)
         valid = pw.hsi_valid & block_all(pw.msi_valid, r)
         job.method.accumulate(StatsBatch(
             hsi=pw.hsi.astype(np.float64), msi_low=block_mean(pw.msi.astype(np.float64), r),
@@ -274,9 +277,13 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
             info = job.hsi.band_info
             preset_responses(request.msi_srf, job.msi.band_info.descriptions, info.wavelengths_nm,
                              info.fwhm_nm, info.good)
-        for message in job.plan.warnings:
-            reporter.warning(message)
         layout = job.layout
+        preflight.check_memory(layout.window_px, layout.window_px - layout.tile_px, job.hsi.count, job.batch_size,
+                     job.method.work_bytes_per_pixel_band, preflight.available_memory_bytes())
+        spec = output_spec(job)
+        disk_warning = preflight.check_disk(out.resolve().parent, spec.height, spec.width, spec.count, spec.dtype)
+        for message in (*job.plan.warnings, *([disk_warning] if disk_warning else [])):
+            reporter.warning(message)
         tiles = layout.tiles()
         total = len(tiles)
         reporter.start(engine_version=__version__, method=job.method.name, output=str(out.resolve()),
@@ -284,7 +291,6 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
         f_stats = 0.25 * end if job.method.needs_statistics else 0.0
         if job.method.needs_statistics:
             _stats_pass(job, tiles, reporter, 0.0, f_stats)
-        spec = output_spec(job)
         reader = PairReader(job.plan, job.hsi, job.msi)
         ow = job.plan.out_window
         with OutputTarget(out, spec, request.overwrite) as target:
@@ -292,23 +298,28 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
             try:
                 done = 0
                 for batch in _batches(tiles, job.batch_size):
-                    pairs = [reader.read(t.read, t.hsi_read) for t in batch]
+                    where = _windows_text(layout, batch)
+                    with doing(f"reading {where} of the inputs"):
+                        pairs = [reader.read(t.read, t.hsi_read) for t in batch]
                     hsi = np.stack([p.hsi for p in pairs])
                     msi = np.stack([p.msi for p in pairs])
-                    fused = _fuse_batch(job, hsi, msi)
+                    with doing(f"fusing {where} with {job.method.name}"):
+                        fused = _fuse_batch(job, hsi, msi)
                     # Before anything is blended: a garbage window stops the run, nothing is written.
                     check_fused_batch(hsi, msi, fused, np.stack([p.valid for p in pairs]),
                                       job.pair.good_bands, windows=[layout.describe(t) for t in batch],
                                       method=job.method.name, weights=spec.tags.get("PIFNET_WEIGHTS"))
-                    for tile, pw, z in zip(batch, pairs, fused, strict=True):
-                        _contribute(layout, tile, pw, z, acc, target, ow)
+                    with doing(f"writing {where} into the temporary output beside '{out}'"):
+                        for tile, pw, z in zip(batch, pairs, fused, strict=True):
+                            _contribute(layout, tile, pw, z, acc, target, ow)
                     done += len(batch)
                     reporter.progress("fuse", f_stats + (0.95 * end - f_stats) * done / total, done, total,
                                       f"fusing window {done}/{total}")
             finally:
                 acc.close()
             reporter.progress("finalize", 0.95 * end, total, total, "compressing and writing the output")
-            path = target.commit()
+            with doing(f"compressing the output into '{out}'"):
+                path = target.commit()
         reporter.progress("finalize", end, total, total, "raster written")
         weights = spec.tags.get("PIFNET_WEIGHTS")
     seconds = time.monotonic() - t0
@@ -320,9 +331,10 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
             method=job.method.name, weights=weights,
             fusion={"seconds": round(seconds, 2), "warnings": list(job.plan.warnings), "windows": total,
                     "tile_px": layout.tile_px, "overlap_px": layout.overlap_px, "device": str(job.device)})
-        result.report_files, result.summary = write_report(
-            report_request, report_paths,
-            lambda f, message: reporter.progress("report", end + (1.0 - end) * f, total, total, message))
+        with doing(f"making the quality report of '{path}'"):
+            result.report_files, result.summary = write_report(
+                report_request, report_paths,
+                lambda f, message: reporter.progress("report", end + (1.0 - end) * f, total, total, message))
     else:
         for stale in report_paths.all():  # never leave an older run's report beside a new raster
             if request.overwrite and stale.exists():
@@ -330,6 +342,12 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
     reporter.progress("finalize", 1.0, total, total, "done")
     reporter.done(str(path), time.monotonic() - t0, result.report_files or None, result.summary)
     return result
+
+
+def _windows_text(layout: TileLayout, batch: list[Tile]) -> str:
+    """``window 3 of 16 (MSI rows ...)``, or ``4 windows (window 3 of 16 (...) and after)``."""
+    first = layout.describe(batch[0])
+    return first if len(batch) == 1 else f"{len(batch)} windows ({first} and after)"
 
 
 def _fuse_batch(job: Job, hsi: np.ndarray, msi: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from typing import Any
 import click
 
 from pifnet_engine import __version__
+from pifnet_engine.cli.boundary import guarded
 from pifnet_engine.errors import PifnetError, UsageError
 from training.datasets import SCENE_KINDS
 from training.pairs import MSI_PRESETS
@@ -73,7 +74,9 @@ def _command_line(name: str, params: dict[str, Any]) -> str:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pifnet-train")
-def cli() -> None:
+@click.option("--debug", is_flag=True, envvar="PIFNET_DEBUG",
+              help="Show the Python traceback of an unexpected failure (also PIFNET_DEBUG=1).")
+def cli(debug: bool) -> None:
     """Train PIF-Net weights, evaluate them against GSA and bicubic, export them for the engine."""
 
 
@@ -123,6 +126,7 @@ def cli() -> None:
               help="Training forward pass: bfloat16 autocast where the hardware has it, or always / never [auto].")
 @click.option("--progress", type=click.Choice(PROGRESS_MODES), default=None,
               help="bar, log (a line a minute) or none [bar on a terminal, else log].")
+@guarded
 def train(**params: Any) -> None:
     """Train (or with --resume continue) a run in --out."""
     from training.train_run import TrainRequest, run_training
@@ -169,6 +173,7 @@ def train(**params: Any) -> None:
 @click.option("--tile-size", type=click.IntRange(min=8), default=256, show_default=True, help="Engine tile, MSI px.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=None)
+@guarded
 def evaluate(source: Path, split: str, scene: str | None, data: Path | None, ratio: int | None,
              protocol: str | None, msi_srf: str | None, key: str | None, out: Path | None, tile_size: int,
              device: str, threads: int | None) -> None:
@@ -188,6 +193,7 @@ def evaluate(source: Path, split: str, scene: str | None, data: Path | None, rat
 @click.option("--name", default=None, help="Name in the manifest [NAME's file name].")
 @click.option("--notes", default=None, help="Free text stored in the manifest.")
 @click.option("--overwrite", is_flag=True, help="Replace existing files.")
+@guarded
 def export(run_dir: Path, output: Path, name: str | None, notes: str | None, overwrite: bool) -> None:
     """Write the best validated weights of RUN_DIR as an engine weights file."""
     from training.export import export_run
@@ -222,6 +228,7 @@ def export(run_dir: Path, output: Path, name: str | None, notes: str | None, ove
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after this step (tests, scripts).")
 @click.option("--progress", type=click.Choice(FIT_PROGRESS_MODES), default=None,
               help="bar, log, json (the engine's JSON lines) or none [bar on a terminal, else log].")
+@guarded
 def fit(hsi: Path, msi: Path, output: Path, time_budget: str, init: str, resume: bool, overwrite: bool,
         allow_resample: bool, allow_small: bool, device: str, threads: int | None, lr: float | None,
         batch_size: int, precision: str, seed: int, residual: str | None, max_steps: int | None, progress: str | None) -> None:
@@ -254,7 +261,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: errors become one ``Error:`` line and their exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        cli.main(args=args, prog_name="pifnet-train", standalone_mode=False)
+        # Not standalone, click returns the code of the click.exceptions.Exit a guarded command ends with.
+        code = cli.main(args=args, prog_name="pifnet-train", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -266,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     except PifnetError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 if __name__ == "__main__":  # torchrun -m training.cli ...
     main()

@@ -15,6 +15,7 @@ import rasterio
 from ..errors import InputDataError
 from ..metrics import all_metrics
 from ..raster.source import open_raster
+from .boundary import guarded
 
 #: compare reads whole rasters; refuse beyond this many values per raster.
 MAX_VALUES = 500_000_000
@@ -41,6 +42,7 @@ def read_physical(path: Path, role: str) -> tuple[np.ndarray, rasterio.Affine, d
 @click.option("--ratio", type=click.IntRange(min=1), default=None,
               help="Pixel-size ratio for ERGAS [the estimate's PIFNET_RATIO tag].")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@guarded
 def compare(reference: Path, estimates: tuple[Path, ...], ratio: int | None, as_json: bool) -> None:
     """Print PSNR (dB), SSIM, SAM (degrees) and ERGAS of each ESTIMATE against REFERENCE."""
     ref, ref_t, _ = read_physical(reference, "reference")

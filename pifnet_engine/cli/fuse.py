@@ -9,6 +9,7 @@ import click
 from ..pipeline import FuseRequest, run_fusion
 from ..progress import make_reporter
 from .options import layout_options, pair_arguments, report_options
+from .boundary import guarded
 
 
 @click.command()
@@ -27,6 +28,7 @@ from .options import layout_options, pair_arguments, report_options
 @report_options
 @click.option("--progress", type=click.Choice(["bar", "json", "none"]), default=None,
               help="Progress on stderr [bar on a terminal, else none].")
+@guarded
 def fuse(hsi: Path, msi: Path, output: Path, method: str, weights: str | None, tile_size: int,
          overlap: int | None, allow_resample: bool, batch_size: int | None, device: str, dtype: str,
          cog: bool, overwrite: bool, report: bool, report_wald: bool, msi_srf: str | None,

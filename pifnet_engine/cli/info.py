@@ -9,6 +9,7 @@ import click
 
 from ..pipeline import FuseRequest, Job, open_job
 from .options import layout_options, pair_arguments
+from .boundary import guarded
 
 
 def _wavelength_summary(wl: tuple[float, ...] | None, source: str | None) -> str:
@@ -52,6 +53,7 @@ def describe(job: Job) -> dict[str, object]:
 @pair_arguments
 @layout_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@guarded
 def info(hsi: Path, msi: Path, method: str, weights: str | None, tile_size: int, overlap: int | None,
          allow_resample: bool, as_json: bool) -> None:
     """Print how HSI and MSI would be put on one grid and cut into windows, without fusing."""

@@ -1,9 +1,10 @@
 """The ``pifnet-engine`` command group, and how errors and signals become exit codes.
 
-A :class:`~pifnet_engine.errors.PifnetError` or a click usage error becomes one ``Error:`` line
-(or one JSON ``error`` event with ``--progress json``) and its exit code; Ctrl-C exits 130 and
-SIGTERM 143, after the ``finally`` blocks removed every temporary file. Anything else is a bug and
-keeps its traceback.
+Inside a command, :func:`~pifnet_engine.cli.boundary.guarded` turns every failure into one
+``Error:`` line (or one JSON ``error`` event with ``--progress json``) and its exit code (docs/cli.md);
+Ctrl-C exits 130 and SIGTERM 143, after the ``finally`` blocks removed every temporary file. Here,
+:func:`main` does the same for what happens before a command runs (a click usage error: its
+``--progress`` is then read from the raw arguments, which click could not parse).
 """
 
 from __future__ import annotations
@@ -17,10 +18,7 @@ import click
 from .. import __version__
 from ..errors import PifnetError
 from ..progress import Reporter, make_reporter
-
-
-class Terminated(BaseException):
-    """Raised from the SIGTERM handler so that cleanup runs as for Ctrl-C."""
+from .boundary import Terminated
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -29,7 +27,9 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pifnet-engine")
-def cli() -> None:
+@click.option("--debug", is_flag=True, envvar="PIFNET_DEBUG",
+              help="Show the Python traceback of an unexpected failure (also PIFNET_DEBUG=1).")
+def cli(debug: bool) -> None:
     """Fuse a low-resolution hyperspectral raster (HSI) with a high-resolution multispectral
     raster (MSI) of the same place into a georeferenced high-resolution HSI on the MSI's grid."""
 
@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        cli.main(args=args, prog_name="pifnet-engine", standalone_mode=False)
+        # Not standalone, click returns (not raises) the code of a click.exceptions.Exit, which is
+        # how a guarded command ends after reporting its error.
+        code = cli.main(args=args, prog_name="pifnet-engine", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -88,4 +90,4 @@ def main(argv: list[str] | None = None) -> None:
     except Terminated:
         _reporter_from_argv(args).error("terminated (SIGTERM); nothing was written", 143)
         sys.exit(143)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -9,6 +9,7 @@ import click
 from ..report import ReportPaths, ReportRequest, write_report
 from ..writer import check_output_path
 from .options import existing_raster, report_options
+from .boundary import guarded
 
 
 @click.command()
@@ -23,6 +24,7 @@ from .options import existing_raster, report_options
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Device for the reduced-resolution check.")
 @click.option("--overwrite", is_flag=True, help="Replace existing report files.")
+@guarded
 def report(fused: Path, hsi: Path, msi: Path, output: Path | None, report_wald: bool, msi_srf: str | None,
            allow_resample: bool, device: str, overwrite: bool) -> None:
     """Write the quality report and quicklook of FUSED (made by `fuse` from HSI and MSI)."""

@@ -14,6 +14,7 @@ import click
 
 from ..model.normalisation import MODE_PAIR_MEAN, mode_of
 from ..model.weights import read_manifest, weights_paths
+from .boundary import guarded
 
 
 @click.group("weights")
@@ -82,6 +83,7 @@ def format_manifest(m: dict[str, Any]) -> str:
 @weights.command("show")
 @click.argument("file", type=str, metavar="FILE|NAME")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@guarded
 def show(file: str, as_json: bool) -> None:
     """Print the manifest of weights FILE (NAME, NAME.safetensors or NAME.json) or of a bundled
     weights NAME (see `pifnet-engine weights list`)."""
@@ -98,6 +100,7 @@ def show(file: str, as_json: bool) -> None:
 
 
 @weights.command("list")
+@guarded
 def list_bundled() -> None:
     """List the weights bundled with this installation (usable as --weights NAME)."""
     from ..methods.pifnet import bundled_weights

@@ -70,6 +70,9 @@ class FusionMethod(ABC):
     name: ClassVar[str]
     #: True when the method needs a streaming statistics pass before fusing.
     needs_statistics: ClassVar[bool] = False
+    #: Working memory of one window, bytes per window pixel (MSI grid) per HSI band, for the
+    #: pre-flight check (:mod:`pifnet_engine.preflight`): the window's float32 arrays and their copies.
+    work_bytes_per_pixel_band: ClassVar[int] = 24
 
     def __init__(self, device: torch.device | str = "cpu") -> None:
         self.device = torch.device(device)

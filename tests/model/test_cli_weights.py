@@ -25,10 +25,11 @@ def test_show_human_and_json(tmp_path: Path) -> None:
     assert json.loads(res.output)["model"]["config"]["hsi_bands"] == 6
 
 
-def test_show_missing_file_raises_weights_error(tmp_path: Path) -> None:
+def test_show_missing_file_is_one_weights_error_line(tmp_path: Path) -> None:
+    """Through click's runner, as a user sees it: the error boundary's line and exit code."""
     res = CliRunner().invoke(weights, ["show", str(tmp_path / "nope.json")])
-    assert res.exit_code != 0 and isinstance(res.exception, WeightsError)
-    assert "not found" in str(res.exception)
+    assert res.exit_code == WeightsError.exit_code
+    assert res.output.startswith("Error: ") and "not found" in res.output and res.output.count("\n") == 1
 
 
 def test_main_cli_reports_one_error_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

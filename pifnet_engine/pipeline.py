@@ -27,7 +27,7 @@ from rasterio.windows import Window
 from . import __version__
 from .activity import doing
 from .blend import BlendAccumulator
-from .errors import DeviceError, UsageError
+from .errors import DeviceError, InputDataError, UsageError
 from .grid import GridPlan, plan_grid
 from .methods import FusionMethod, PairSpec, StatsBatch, create_method
 from .pairing import PairReader, block_all, block_mean
@@ -331,10 +331,13 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
             method=job.method.name, weights=weights,
             fusion={"seconds": round(seconds, 2), "warnings": list(job.plan.warnings), "windows": total,
                     "tile_px": layout.tile_px, "overlap_px": layout.overlap_px, "device": str(job.device)})
-        with doing(f"making the quality report of '{path}'"):
-            result.report_files, result.summary = write_report(
-                report_request, report_paths,
-                lambda f, message: reporter.progress("report", end + (1.0 - end) * f, total, total, message))
+        try:
+            with doing(f"making the quality report of '{path}' (the raster itself is complete)"):
+                result.report_files, result.summary = write_report(
+                    report_request, report_paths,
+                    lambda f, message: reporter.progress("report", end + (1.0 - end) * f, total, total, message))
+        except InputDataError as exc:  # the data do not allow a report (e.g. a sliver of overlap): say so
+            reporter.warning(f"no quality report: {exc}")
     else:
         for stale in report_paths.all():  # never leave an older run's report beside a new raster
             if request.overwrite and stale.exists():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import re
@@ -115,15 +116,21 @@ def test_json_progress_reports_the_files_and_a_failed_report_keeps_the_raster(tm
 
     import pifnet_engine.report as report_pkg
 
-    def broken(request, progress=None):
-        raise InputDataError("no block is valid")
-    monkeypatch.setattr(report_pkg, "build_report", broken)
+    def no_block(request, progress=None):
+        raise InputDataError("no whole HSI pixel lies inside the fused output")
+    monkeypatch.setattr(report_pkg, "build_report", no_block)
     code, err = run(["fuse", str(pair.hsi), str(pair.msi), "-o", str(tmp_path / "b.tif"), "--progress", "none"])
-    assert code == 1 and "the fused raster" in err and "was written, but its quality report could not be made" in err
-    assert "pifnet-engine report" in err
-    with rasterio.open(tmp_path / "b.tif") as ds:  # complete, readable
+    assert code == 0 and err.startswith("Warning: no quality report: the fused raster") and "pifnet-engine report" in err
+    assert (tmp_path / "b.tif").exists() and not (tmp_path / "b.report.json").exists()
+
+    def disk_full(request, progress=None):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "c.report.html"))
+    monkeypatch.setattr(report_pkg, "build_report", disk_full)
+    code, err = run(["fuse", str(pair.hsi), str(pair.msi), "-o", str(tmp_path / "c.tif"), "--progress", "none"])
+    assert code == 3 and "no space left" in err and "the raster itself is complete" in err and err.count("\n") == 1
+    with rasterio.open(tmp_path / "c.tif") as ds:  # complete, readable
         assert np.isfinite(ds.read()).any()
-    assert not (tmp_path / "b.report.json").exists()
+    assert not (tmp_path / "c.report.json").exists()
 
 
 @pytest.mark.parametrize("wald", [True, False])

@@ -103,8 +103,8 @@ class RasterSource:
         good = raw[self._good_idx]
         if self.nodata is not None and not (isinstance(self.nodata, float) and math.isnan(self.nodata)):
             valid &= ~np.any(good == np.asarray(self.nodata, dtype=raw.dtype), axis=0)
-        if raw.dtype.kind == "f":
-            valid &= ~np.any(np.isnan(good), axis=0)
+        if raw.dtype.kind == "f":  # NaN and +-inf are not data: invalid pixels, like nodata
+            valid &= np.all(np.isfinite(good), axis=0)
         if self._use_gdal_mask:
             valid &= self.dataset.read_masks(self._indexes[0], window=inner) > 0
         if self._alpha:

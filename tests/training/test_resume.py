@@ -1,8 +1,9 @@
 """Kill-and-resume gives the same loss curve as an uninterrupted run (tiny config, exact to 1e-6).
 
-Three ways of stopping: a step limit (clean stop, checkpoint at the stop), a crash between
+Four ways of stopping: a step limit (clean stop, checkpoint at the stop), a crash between
 periodic checkpoints (the steps after the last checkpoint are trained again and their log rows
-replaced), and a real SIGTERM sent to a ``pifnet-train`` process (checkpoint, exit 143).
+replaced), a real SIGTERM sent to a ``pifnet-train`` process (checkpoint, exit 143), and a real
+SIGKILL (no cleanup at all, possibly in the middle of writing a checkpoint).
 """
 
 from __future__ import annotations
@@ -93,6 +94,40 @@ def test_sigterm_checkpoints_exits_143_and_resumes(tmp_path: Path, cave: Path, r
     assert proc.returncode == 143, err.decode()
     stopped = len(_losses(out))
     assert 2 <= stopped < 12
+    result = run_training(TrainRequest(values=tiny_values(out, cave, resume=True), explicit={"resume"}))
+    assert result.step == 12
+    assert _losses(out) == pytest.approx(reference, rel=1e-6, abs=1e-7)
+
+
+def _train_argv(cave: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "training.cli", "train", "--scene", "cave", "--data", str(cave), "--out", str(out),
+            "--hidden", "8", "--blocks", "1", "--d-state", "2", "--patch-size", "16", "--stride", "16",
+            "--batch-size", "4", "--epochs", "3", "--val-every", "100", "--val-tile-size", "64",
+            "--device", "cpu", "--progress", "none", "--threads", "1", *extra]
+
+
+def test_sigkill_during_checkpointing_then_resume_matches(tmp_path: Path, cave: Path, reference: list[float]) -> None:
+    """Checkpoints every step (atomic writes), SIGKILL after a few: whatever is on disk loads, and
+    --resume continues from the last complete checkpoint to the same losses."""
+    from training.checkpoint import POINTER, load_checkpoint
+
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(_train_argv(cave, out, "--checkpoint-every", "1"), cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = out / "train_log.csv"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log.is_file() and len(log.read_text().splitlines()) >= 5:  # header + 4 steps
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    pointers = list(out.rglob(POINTER))
+    assert pointers
+    for pointer in pointers:  # the checkpoint on disk is complete (a write the kill cut is a temporary file)
+        assert load_checkpoint(pointer.parent).tensors
     result = run_training(TrainRequest(values=tiny_values(out, cave, resume=True), explicit={"resume"}))
     assert result.step == 12
     assert _losses(out) == pytest.approx(reference, rel=1e-6, abs=1e-7)

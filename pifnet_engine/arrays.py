@@ -32,7 +32,7 @@ def _write(path: Path, data: np.ndarray, res: float) -> None:
 
 
 def fuse_arrays(hsi: np.ndarray, msi: np.ndarray, method: str | FusionMethod = "gsa", *,
-                weights: Path | None = None, tile_px: int = 256, overlap_px: int | None = None,
+                weights: str | Path | None = None, tile_px: int = 256, overlap_px: int | None = None,
                 batch_size: int | None = None, device: str = "auto",
                 wavelengths_nm: tuple[float, ...] | None = None,
                 good_bands: tuple[bool, ...] | None = None) -> np.ndarray:

@@ -58,4 +58,4 @@ def block_mean(x: np.ndarray, ratio: int) -> np.ndarray:
 def block_all(mask: np.ndarray, ratio: int) -> np.ndarray:
     """(h*s, w*s) bool -> (h, w): True where the whole s x s footprint is True."""
     hh, ww = mask.shape
-    return mask.reshape(hh // ratio, ratio, ww // ratio, ratio).all(axis=(1, 3))
+    return np.asarray(mask.reshape(hh // ratio, ratio, ww // ratio, ratio).all(axis=(1, 3)))

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -61,7 +62,7 @@ class FuseRequest:
     cog: bool = False
     overwrite: bool = False
     allow_resample: bool = False
-    method_options: dict[str, object] = field(default_factory=dict)
+    method_options: dict[str, Any] = field(default_factory=dict)
     #: A ready method object (e.g. a model being trained) used instead of ``method``/``weights``.
     method_instance: FusionMethod | None = None
     #: Write the quality report and quicklook beside the output (``pifnet-engine fuse`` default).
@@ -280,8 +281,9 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
         layout = job.layout
         preflight.check_memory(layout.window_px, layout.window_px - layout.tile_px, job.hsi.count, job.batch_size,
                      job.method.work_bytes_per_pixel_band, preflight.available_memory_bytes())
-        spec = output_spec(job)
-        disk_warning = preflight.check_disk(out.resolve().parent, spec.height, spec.width, spec.count, spec.dtype)
+        out_h, out_w = job.plan.out_shape
+        out_dtype = "float32" if request.dtype == "float32" else job.hsi.dtype.name
+        disk_warning = preflight.check_disk(out.resolve().parent, out_h, out_w, job.hsi.count, out_dtype)
         for message in (*job.plan.warnings, *([disk_warning] if disk_warning else [])):
             reporter.warning(message)
         tiles = layout.tiles()
@@ -291,6 +293,7 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
         f_stats = 0.25 * end if job.method.needs_statistics else 0.0
         if job.method.needs_statistics:
             _stats_pass(job, tiles, reporter, 0.0, f_stats)
+        spec = output_spec(job)  # after the statistics: the method's provenance tags need them
         reader = PairReader(job.plan, job.hsi, job.msi)
         ow = job.plan.out_window
         with OutputTarget(out, spec, request.overwrite) as target:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -18,7 +19,7 @@ def _wavelength_summary(wl: tuple[float, ...] | None, source: str | None) -> str
     return f"{len(wl)} bands, {min(wl):.1f}-{max(wl):.1f} nm (from {source} metadata)"
 
 
-def describe(job: Job) -> dict[str, object]:
+def describe(job: Job) -> dict[str, Any]:
     """The plan as a JSON-able dict (what ``info --json`` prints)."""
     p, lay = job.plan, job.layout
     hsi_ds, msi_ds = job.hsi.original, job.msi.original

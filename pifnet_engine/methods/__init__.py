@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -13,7 +14,7 @@ METHOD_NAMES = ("pifnet", "gsa", "bicubic")
 
 
 def create_method(name: str, device: torch.device, weights: str | Path | None = None,
-                  **options: object) -> FusionMethod:
+                  **options: Any) -> FusionMethod:
     """Build the method ``name`` on ``device``; ``weights`` only for ``pifnet``."""
     if name == "bicubic":
         from .bicubic import BicubicMethod

@@ -25,6 +25,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 import torch
 
 
@@ -57,11 +58,11 @@ class StatsBatch:
     - ``msi``: (c, h*s, w*s) float64 full-resolution MSI; ``msi_valid``: (h*s, w*s) bool.
     """
 
-    hsi: "object"
-    msi_low: "object"
-    valid: "object"
-    msi: "object"
-    msi_valid: "object"
+    hsi: np.ndarray
+    msi_low: np.ndarray
+    valid: np.ndarray
+    msi: np.ndarray
+    msi_valid: np.ndarray
 
 
 class FusionMethod(ABC):

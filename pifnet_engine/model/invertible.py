@@ -90,5 +90,5 @@ class InvertibleStack(nn.Module):
     def inverse(self, y_l: Tensor, y_h: Tensor) -> tuple[Tensor, Tensor]:
         """Exact inverse of :meth:`forward` (blocks undone in reverse order)."""
         for block in reversed(self.blocks):
-            y_l, y_h = block.inverse(y_l, y_h)
+            y_l, y_h = block.inverse(y_l, y_h)  # type: ignore[operator]  # ModuleList items are Modules
         return y_l, y_h

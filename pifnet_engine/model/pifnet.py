@@ -43,6 +43,7 @@ likely includes such blocks and wider Mamba modules.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -103,8 +104,9 @@ class PIFNet(nn.Module):
         self.tail_fused = ConvHead(d, d, cfg.hsi_bands)
         if cfg.residual != "none":
             for tail in (self.tail_spectral, self.tail_fused):
-                nn.init.zeros_(tail[-1].weight)
-                nn.init.zeros_(tail[-1].bias)
+                last = cast(nn.Conv2d, tail[-1])  # a Conv2d with bias (ConvHead)
+                nn.init.zeros_(last.weight)
+                nn.init.zeros_(cast(Tensor, last.bias))
 
     def check_inputs(self, lr_hsi: Tensor, hr_msi: Tensor) -> None:
         """Raise :class:`InputDataError` when the shapes do not fit the configuration."""

@@ -33,6 +33,7 @@ windowed engine needs generous overlap (see ``methods/pifnet.py``).
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -104,7 +105,8 @@ class SS2DSegmented(nn.Module):
             delta_bias=self.dt_bias.float(),
             delta_softplus=True,
         )
-        return merge_orders(y.reshape(bsz, k, e, length), h, w)
+        out = cast(Tensor, y)  # without return_last_state the scan returns one tensor
+        return merge_orders(out.reshape(bsz, k, e, length), h, w)
 
 
 class SSMM(nn.Module):

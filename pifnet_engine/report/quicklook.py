@@ -130,7 +130,7 @@ def render_quicklook(hsi: RasterSource, msi: RasterSource, fused: RasterSource, 
         f_img = _read(fused, region.fine, bands, shape_f)
         h_img = _read(hsi, region.coarse, bands, shape_h)
         lim = _limits(f_img)
-        panels = [(f"HSI, upsampled ({name})", _rgb(h_img, lim))]
+        panels: list[tuple[str, np.ndarray | None]] = [(f"HSI, upsampled ({name})", _rgb(h_img, lim))]
         if mbands is not None:
             m_img = _read(msi, fine_msi, mbands, shape_f)
             panels.append((f"MSI ({name}{mnote})", _rgb(m_img, _limits(m_img))))

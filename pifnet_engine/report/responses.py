@@ -85,7 +85,7 @@ class ResponseEstimator:
     pixel's footprint), valid (h, w) bool; same physical units as the rasters.
     """
 
-    def __init__(self, good: Sequence[bool], msi_names: Sequence[str]) -> None:
+    def __init__(self, good: Sequence[bool] | np.ndarray, msi_names: Sequence[str]) -> None:
         self.good = np.flatnonzero(np.asarray(good, bool))
         self.bands = len(good)
         self.names = tuple(msi_names)
@@ -104,10 +104,11 @@ class ResponseEstimator:
             return
         x = hsi[self.good][:, valid].astype(np.float64)
         y = msi_low[:, valid].astype(np.float64)
-        if self._shift_x is None:  # sums about a first mean: no cancellation in the covariances
+        if self._shift_x is None or self._shift_y is None:  # sums about a first mean: no cancellation
             self._shift_x, self._shift_y = x.mean(axis=1), y.mean(axis=1)
-        x -= self._shift_x[:, None]
-        y -= self._shift_y[:, None]
+        shift_x, shift_y = self._shift_x, self._shift_y
+        x -= shift_x[:, None]
+        y -= shift_y[:, None]
         self.n += x.shape[1]
         self.sx += x.sum(axis=1)
         self.sy += y.sum(axis=1)
@@ -146,7 +147,7 @@ class ResponseEstimator:
         return Responses("estimated", self.names, weights, offsets, np.sqrt(resid), r2)
 
 
-def preset_responses(sensor: str, msi_names: Sequence[str], wavelengths_nm: Sequence[float] | None,
+def preset_responses(sensor: str, msi_names: Sequence[str | None], wavelengths_nm: Sequence[float] | None,
                      fwhm_nm: Sequence[float] | None, good: Sequence[bool]) -> Responses:
     """The responses of a known sensor (``pifnet_engine.spectral`` registry) over the HSI's bands.
 
@@ -171,7 +172,8 @@ def preset_responses(sensor: str, msi_names: Sequence[str], wavelengths_nm: Sequ
             f"{list(full.band_names)} (by description or by count); name the MSI bands like the sensor's, "
             "or leave --msi-srf out to estimate the responses from the pair")
     r = response_matrix(full.select(names), wavelengths_nm, fwhm_nm, valid_bands=good)
-    return Responses(f"preset {sensor}", tuple(names), np.asarray(r, np.float64), np.zeros(len(names)))
+    return Responses(f"preset {sensor}", tuple(str(n) for n in names), np.asarray(r, np.float64),
+                     np.zeros(len(names)))
 
 
 def most_correlated(estimator: ResponseEstimator) -> np.ndarray:

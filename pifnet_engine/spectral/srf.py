@@ -37,7 +37,7 @@ from pifnet_engine.spectral import formats
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 
 # numpy >= 2 renamed trapz to trapezoid; the project supports numpy >= 1.24.
-_trapz = getattr(np, "trapezoid", None) or np.trapz
+_trapz = getattr(np, "trapezoid", None) or getattr(np, "trapz")
 
 #: Fraction of FWHM -> standard deviation of a Gaussian: sigma = fwhm / (2 sqrt(2 ln 2)).
 FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))

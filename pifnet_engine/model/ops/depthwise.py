@@ -37,7 +37,7 @@ from pifnet_engine.model.ops.cpu_threads import run_items
 try:
     from pifnet_engine.model.ops import depthwise_kernels_numba as _kernels
 except ImportError:  # numba (optional) is absent: PyTorch's own backward is used
-    _kernels = None
+    _kernels = None  # type: ignore[assignment]  # the module or None: checked before each use
 
 
 #: Smallest kernel for the numba weight gradient: PyTorch's own 3x3 depthwise backward is fast

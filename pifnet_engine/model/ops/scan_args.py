@@ -55,9 +55,9 @@ def check_scan_args(
             f"selective scan: {name} has shape {tuple(t.shape)}; expected (batch={b}, N={n}, L={l}) "
             f"or grouped (batch={b}, G, N={n}, L={l}) with dim={d} divisible by G"
         )
-    for name, t in (("D", D), ("delta_bias", delta_bias)):
-        if t is not None and tuple(t.shape) != (d,):
-            raise ValueError(f"selective scan: {name} has shape {tuple(t.shape)}; expected ({d},)")
+    for name, vec in (("D", D), ("delta_bias", delta_bias)):
+        if vec is not None and tuple(vec.shape) != (d,):
+            raise ValueError(f"selective scan: {name} has shape {tuple(vec.shape)}; expected ({d},)")
     if z is not None and tuple(z.shape) != (b, d, l):
         raise ValueError(f"selective scan: z has shape {tuple(z.shape)}; expected u's shape {(b, d, l)}")
 

@@ -132,8 +132,10 @@ def selective_scan_fn(
         out (b, d, l) in u's dtype, or (out, last_state (b, d, n)) with ``return_last_state``.
     """
     name = resolve_impl(u, impl)
+    fn: ScanFn | None
     if name == "cuda":
         fn = _mamba_import()[0]
+        assert fn is not None, "resolve_impl returns cuda only when mamba-ssm imports"
     elif name == "cpu":
         fn = selective_scan_cpu
     else:

@@ -26,7 +26,7 @@ from pifnet_engine.model.ops.scan_args import check_scan_args, compute_dtype
 try:
     from pifnet_engine.model.ops import scan_kernels_numba as _kernels
 except ImportError:  # numba (optional) is absent: the dispatcher uses another implementation
-    _kernels = None
+    _kernels = None  # type: ignore[assignment]  # the module or None: checked before each use
 
 NUMBA_AVAILABLE: bool = _kernels is not None
 

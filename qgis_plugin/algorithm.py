@@ -1,13 +1,16 @@
 """The ``pifnet:fuse`` algorithm: QGIS parameters in, one ``pifnet-engine fuse`` run, a GeoTIFF out.
 
 This module only adapts QGIS to the pure-Python pieces: :mod:`.options` builds the argv,
-:mod:`.runner` runs it, :mod:`.outcome` says how it ended.
+:mod:`.runner` runs it, :mod:`.outcome` says how it ended, :mod:`.report_files` finds the quality
+report the engine wrote beside the raster (the ``OUTPUT_REPORT`` output, an HTML file that the
+dialog lists in the Processing Results Viewer).
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+from dataclasses import dataclass
 from typing import Any
 
 from qgis.core import (
@@ -15,6 +18,7 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
+    QgsProcessingOutputHtml,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
@@ -23,18 +27,22 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
 
 from .engine_check import checked_engine
 from .engine_env import engine_environment
 from .engine_locator import EngineLocation
 from .errors import PluginError
 from .feedback_sink import EventSink
-from .help_text import FUSE_HELP_HTML, one_line
-from .layers import file_state, layer_file_path, refuse_input_as_output
-from .options import DEVICES, DTYPES, METHODS, FuseOptions, build_fuse_argv, ignored_options
+from .file_identity import file_state
+from .help_text import FUSE_HELP_HTML, FUSE_HELP_URL, one_line
+from .icons import plugin_icon, plugin_icon_path
+from .layers import layer_file_path, refuse_input_as_output, refuse_same_inputs
+from .options import DEVICES, DTYPES, METHODS, REPORT_LABEL, FuseOptions, build_fuse_argv, refuse_unused_weights
 from .outcome import classify_outcome
-from .parameters import add_advanced_parameters, geotiff_output, optional_int
+from .parameters import add_advanced_parameters, geotiff_output, optional_int, parameter_problem
 from .progress import ProgressTracker
+from .report_files import changed_report_files, report_states, report_temp_files, written_report
 from .result_layer import present_result
 from .runner import engine_temp_files, remove_files, run_engine
 from .settings import engine_setting_value
@@ -62,7 +70,9 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
     DATA_TYPE = "DATA_TYPE"
     COG = "COG"
     ALLOW_RESAMPLE = "ALLOW_RESAMPLE"
+    REPORT = "REPORT"
     OUTPUT = "OUTPUT"
+    OUTPUT_REPORT = "OUTPUT_REPORT"
 
     def name(self) -> str:
         return "fuse"
@@ -81,6 +91,15 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
 
     def shortHelpString(self) -> str:
         return _tr(one_line(FUSE_HELP_HTML))
+
+    def helpUrl(self) -> str:
+        return FUSE_HELP_URL
+
+    def icon(self) -> QIcon:
+        return plugin_icon()
+
+    def svgIconPath(self) -> str:
+        return plugin_icon_path()
 
     def tags(self) -> list[str]:
         return ["hyperspectral", "multispectral", "fusion", "data fusion", "sharpening", "pansharpening",
@@ -128,7 +147,9 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
                 defaultValue=False,
             ),
         ])
+        self.addParameter(QgsProcessingParameterBoolean(self.REPORT, _tr(REPORT_LABEL), defaultValue=True))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, _tr("Fused HSI")))
+        self.addOutput(QgsProcessingOutputHtml(self.OUTPUT_REPORT, _tr("Quality report of the fused HSI")))
 
     def canExecute(self) -> tuple[bool, str]:
         """False with the reason when the engine is missing (or known to be incompatible).
@@ -144,14 +165,33 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
 
     # -- running ---------------------------------------------------------------------------
 
+    def checkParameterValues(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple[bool, str]:
+        """Refuse an impossible combination before the engine starts (the dialog shows the message;
+        ``processing.run`` and ``qgis_process`` raise it)."""
+        ok, message = super().checkParameterValues(parameters, context)
+        if not ok:
+            return ok, message
+        problem = parameter_problem(lambda: self._options(parameters, context))
+        return problem is None, problem or ""
+
     def _options(self, parameters: dict[str, Any], context: QgsProcessingContext) -> FuseOptions:
+        """The fuse job of ``parameters``; raises :class:`QgsProcessingException` with the first
+        problem: a layer that is not a file, HSI = MSI, an output that is no GeoTIFF, lies in a
+        missing folder or is an input, a weights file that is missing or given with a method that
+        reads none, tile and overlap that do not fit."""
         hsi = layer_file_path(self, parameters, self.HSI, "HSI", context)
         msi = layer_file_path(self, parameters, self.MSI, "MSI", context)
+        refuse_same_inputs(hsi, msi)
         output = geotiff_output(self, parameters, self.OUTPUT, context)
         refuse_input_as_output(output, {"HSI": hsi, "MSI": msi})
         weights = self.parameterAsFile(parameters, self.WEIGHTS, context)
+        if weights and not os.path.isfile(weights):
+            raise QgsProcessingException(
+                f"The weights file '{weights}' does not exist; expected a .safetensors file (with its .json "
+                "manifest beside it); choose an existing file, or clear it for the engine's bundled weights"
+            )
         try:
-            return FuseOptions(
+            options = FuseOptions(
                 hsi_path=hsi,
                 msi_path=msi,
                 output_path=output,
@@ -164,9 +204,12 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
                 cog=self.parameterAsBoolean(parameters, self.COG, context),
                 allow_resample=self.parameterAsBoolean(parameters, self.ALLOW_RESAMPLE, context),
                 overwrite=True,  # QGIS already asked before choosing an existing file
+                report=self.parameterAsBoolean(parameters, self.REPORT, context),
             )
+            refuse_unused_weights(options)
         except PluginError as err:
             raise QgsProcessingException(str(err)) from err
+        return options
 
     def processAlgorithm(
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback | None
@@ -177,25 +220,42 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
             engine = checked_engine(engine_setting_value(), os.environ)
         except (PluginError, OSError) as err:
             raise QgsProcessingException(str(err)) from err
-        for warning in ignored_options(options):
-            feedback.pushWarning(warning)
-        run_fuse(options, engine, feedback, ProgressTracker())
+        fused = run_fuse(options, engine, feedback, ProgressTracker())
         feedback.setProgress(100.0)
         present_result(context, options.output_path, METHOD_LABELS[METHODS.index(options.method)])
-        return {self.OUTPUT: options.output_path}
+        return {self.OUTPUT: options.output_path, self.OUTPUT_REPORT: fused.report_path}
 
 
-def run_fuse(options: FuseOptions, engine: EngineLocation, feedback: QgsProcessingFeedback, tracker: ProgressTracker) -> None:
+@dataclass(frozen=True)
+class FuseResult:
+    """A finished fuse: the raster, and the HTML quality report beside it (None when none was written)."""
+
+    output_path: str
+    report_path: str | None
+
+
+def leftover_files(output_path: str) -> set[str]:
+    """What an interrupted engine may leave beside ``output_path``: its temporary files and the
+    report's (the rest is found by comparing file states)."""
+    return engine_temp_files(output_path) | report_temp_files(output_path)
+
+
+def run_fuse(
+    options: FuseOptions, engine: EngineLocation, feedback: QgsProcessingFeedback, tracker: ProgressTracker
+) -> FuseResult:
     """Run one ``pifnet-engine fuse`` job with its progress on ``tracker``'s part of the bar.
 
     Raises :class:`QgsProcessingException` with the outcome's message when it did not produce
-    ``options.output_path``; after a cancel or a kill, removes what the engine left behind.
+    ``options.output_path``; after a cancel or a kill, removes what the engine left behind (also
+    a raster and report it completed before it stopped). Logs the report's path.
     """
     argv = build_fuse_argv(engine.path, options)
     feedback.pushInfo(f"PIF-Net engine: {engine.path} (from {engine.source})")
     feedback.pushCommandInfo(" ".join(shlex.quote(arg) for arg in argv))
-    before = file_state(options.output_path)
-    temp_before = engine_temp_files(options.output_path)
+    beside = (options.output_path, options.output_path + ".aux.xml", os.path.splitext(options.output_path)[0] + ".qml")
+    before = {path: file_state(path) for path in beside}
+    reports_before = report_states(options.output_path)
+    temp_before = leftover_files(options.output_path)
     try:
         outcome = run_engine(
             argv,
@@ -208,13 +268,21 @@ def run_fuse(options: FuseOptions, engine: EngineLocation, feedback: QgsProcessi
     except PluginError as err:
         raise QgsProcessingException(str(err)) from err
 
-    error = classify_outcome(outcome, options.output_path)
+    raster_written = file_state(options.output_path) not in (None, before[options.output_path])
+    error = classify_outcome(outcome, options.output_path, raster_written)
     if error is None:
-        return
+        report = written_report(options.output_path, outcome.done, reports_before) if options.report else None
+        if report is not None:
+            feedback.pushInfo(f"Quality report file: {report}")
+        elif options.report:
+            feedback.pushInfo(f"No quality report was written for '{options.output_path}'")
+        return FuseResult(options.output_path, report)
     if outcome.cancelled or outcome.returncode < 0:  # a killed engine cannot clean up
-        leftovers = engine_temp_files(options.output_path) - temp_before
-        if file_state(options.output_path) != before:
-            leftovers |= {options.output_path, options.output_path + ".aux.xml"}
+        leftovers = leftover_files(options.output_path) - temp_before
+        leftovers |= changed_report_files(options.output_path, reports_before)
+        # the raster and its side files when they changed: Cancel while the report was being made
+        # comes after the raster was complete
+        leftovers |= {path for path in beside if file_state(path) != before[path]}
         for path in remove_files(leftovers):
             feedback.pushInfo(f"Removed the partial file {path}")
     raise QgsProcessingException(str(error))

@@ -46,7 +46,7 @@ class EventSink:
     """Shows events in the log and progress bar.
 
     A fuse reports every window, so only the first message of each stage is logged
-    (``log_every_s`` None). A fit reports a few messages (start, plan, validation scores) and a
+    (``log_every_s`` None); its done event's report summary is logged too. A fit reports a few messages (start, plan, validation scores) and a
     training-step line every couple of seconds: with ``log_every_s`` set, every message is
     logged except step lines (:data:`STEP_LINE_PREFIX`), which are logged at most once per
     ``log_every_s`` seconds.
@@ -81,6 +81,8 @@ class EventSink:
         elif isinstance(event, DoneEvent):
             took = "" if event.seconds is None else f" in {event.seconds:.1f} s"
             fb.pushInfo(f"Done{took}: {event.output}")
+            if event.summary:
+                fb.pushInfo(f"Quality report: {event.summary}")
         elif isinstance(event, TextLine):
             fb.pushConsoleInfo(event.text)
 
@@ -90,9 +92,8 @@ class EventSink:
             self.stage = event.stage
         if self.log_every_s is None:
             if new_stage:  # one line per stage, not per window
-                self.feedback.pushInfo(
-                    f"Stage {event.stage}: {event.message}" if event.message else f"Stage {event.stage}"
-                )
+                message = event.message.removeprefix(f"{event.stage}: ")  # "report: quicklook"
+                self.feedback.pushInfo(f"Stage {event.stage}: {message}" if message else f"Stage {event.stage}")
             return
         if not event.message:
             return

@@ -26,6 +26,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
 
 from .algorithm import DEVICE_LABELS
 from .engine_check import checked_trainer
@@ -33,13 +34,15 @@ from .engine_env import engine_environment
 from .engine_locator import EngineLocation
 from .errors import PluginError
 from .feedback_sink import EventSink, StdoutSink
+from .file_identity import file_state
 from .fit_files import manifest_verdict
 from .fit_options import STARTS, FitOptions, build_fit_argv, check_resumable, fit_warnings
 from .fit_outcome import classify_fit_outcome
-from .help_text import FIT_HELP_HTML, one_line
-from .layers import file_state, layer_file_path, refuse_input_as_output
+from .help_text import FIT_HELP_HTML, FIT_HELP_URL, one_line
+from .icons import plugin_icon, plugin_icon_path
+from .layers import layer_file_path, refuse_input_as_output, refuse_same_inputs
 from .options import DEVICES
-from .parameters import add_advanced_parameters, optional_int, refuse_missing_folder
+from .parameters import add_advanced_parameters, optional_int, parameter_problem, refuse_missing_folder
 from .programs import TRAINER
 from .progress import ProgressTracker
 from .runner import run_engine
@@ -106,6 +109,15 @@ class FitAlgorithm(QgsProcessingAlgorithm):
     def shortHelpString(self) -> str:
         return _tr(one_line(FIT_HELP_HTML))
 
+    def helpUrl(self) -> str:
+        return FIT_HELP_URL
+
+    def icon(self) -> QIcon:
+        return plugin_icon()
+
+    def svgIconPath(self) -> str:
+        return plugin_icon_path()
+
     def tags(self) -> list[str]:
         return ["hyperspectral", "multispectral", "fusion", "training", "fit", "fine-tune", "pifnet", "weights",
                 "pansharpening", "EnMAP", "PRISMA", "Sentinel-2", "HSI", "MSI"]
@@ -169,13 +181,28 @@ class FitAlgorithm(QgsProcessingAlgorithm):
             return False, str(err)
         return True, ""
 
+    def checkParameterValues(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple[bool, str]:
+        """Refuse an impossible combination before ``pifnet-train`` starts (see :meth:`fit_options`)."""
+        ok, message = super().checkParameterValues(parameters, context)
+        if not ok:
+            return ok, message
+        problem = parameter_problem(lambda: self.check_jobs(parameters, context))
+        return problem is None, problem or ""
+
+    def check_jobs(self, parameters: dict[str, Any], context: QgsProcessingContext) -> None:
+        """Raise :class:`QgsProcessingException` with the first problem of ``parameters``."""
+        refuse_unusable_fit(self.fit_options(parameters, context, self.parameterAsFileOutput(parameters, self.OUTPUT, context)))
+
     # -- running ---------------------------------------------------------------------------
 
     def fit_options(self, parameters: dict[str, Any], context: QgsProcessingContext, weights_path: str) -> FitOptions:
-        """The fit job of ``parameters``, writing ``weights_path``."""
+        """The fit job of ``parameters``, writing ``weights_path``; raises
+        :class:`QgsProcessingException` with the first problem (a missing output folder, HSI = MSI,
+        the weights file is an input, a value :class:`FitOptions` refuses)."""
         refuse_missing_folder(weights_path)
         hsi = layer_file_path(self, parameters, self.HSI, "HSI", context)
         msi = layer_file_path(self, parameters, self.MSI, "MSI", context)
+        refuse_same_inputs(hsi, msi)
         refuse_input_as_output(weights_path, {"HSI": hsi, "MSI": msi})
         max_steps = self.parameterAsInt(parameters, self.MAX_STEPS, context)
         try:
@@ -213,6 +240,21 @@ class FitAlgorithm(QgsProcessingAlgorithm):
             )
         feedback.setProgress(100.0)
         return {self.OUTPUT: result.weights_path, self.AHEAD_OF_GSA: result.ahead_of_gsa}
+
+
+def refuse_unusable_fit(options: FitOptions) -> None:
+    """Raise :class:`QgsProcessingException` when the start weights file to fine-tune does not
+    exist, or Resume is ticked with no earlier fit to continue."""
+    start = options.start_weights_path
+    if options.start == "file" and not options.resume and start and not os.path.isfile(start):
+        raise QgsProcessingException(
+            f"The start weights file '{start}' does not exist; expected a .safetensors file (with its .json "
+            "manifest beside it); choose an existing file, or start 'auto' / 'from scratch'"
+        )
+    try:
+        check_resumable(options)
+    except PluginError as err:
+        raise QgsProcessingException(str(err)) from err
 
 
 def run_fit(options: FitOptions, trainer: EngineLocation, feedback: QgsProcessingFeedback, tracker: ProgressTracker) -> FitResult:

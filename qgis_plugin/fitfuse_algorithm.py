@@ -23,6 +23,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputBoolean,
+    QgsProcessingOutputHtml,
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterFileDestination,
@@ -33,11 +34,13 @@ from qgis.PyQt.QtCore import QCoreApplication
 from .algorithm import run_fuse
 from .engine_check import checked_engine, checked_trainer
 from .errors import PluginError
-from .fit_algorithm import WEIGHTS_FILTER, FitAlgorithm, run_fit
+from .file_identity import same_file
+from .fit_algorithm import WEIGHTS_FILTER, FitAlgorithm, refuse_unusable_fit, run_fit
+from .fit_options import FitOptions
 from .fitfuse_choice import choose_fuse_method
 from .help_text import FITFUSE_HELP_HTML, one_line
-from .layers import refuse_input_as_output, same_file
-from .options import FuseOptions
+from .layers import refuse_input_as_output
+from .options import REPORT_LABEL, FuseOptions
 from .parameters import geotiff_output
 from .progress import ProgressTracker
 from .result_layer import present_result
@@ -56,7 +59,9 @@ class FitFuseAlgorithm(FitAlgorithm):
 
     GSA_FALLBACK = "GSA_FALLBACK"
     WEIGHTS = "WEIGHTS"
+    REPORT = "REPORT"
     METHOD = "METHOD"
+    OUTPUT_REPORT = "OUTPUT_REPORT"
 
     def name(self) -> str:
         return "fitfuse"
@@ -92,7 +97,9 @@ class FitFuseAlgorithm(FitAlgorithm):
                 optional=True,
             )
         )
+        self.addParameter(QgsProcessingParameterBoolean(self.REPORT, _tr(REPORT_LABEL), defaultValue=True))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, _tr("Fused HSI")))
+        self.addOutput(QgsProcessingOutputHtml(self.OUTPUT_REPORT, _tr("Quality report of the fused HSI")))
         self.addOutput(QgsProcessingOutputBoolean(self.AHEAD_OF_GSA, _tr("Fitted PIF-Net ahead of GSA")))
         self.addOutput(QgsProcessingOutputString(self.METHOD, _tr("Method that made the fused raster (pifnet or gsa)")))
 
@@ -105,10 +112,14 @@ class FitFuseAlgorithm(FitAlgorithm):
             return False, str(err)
         return True, ""
 
-    def processAlgorithm(
-        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback | None
-    ) -> dict[str, Any]:
-        feedback = feedback or QgsProcessingFeedback()
+    def check_jobs(self, parameters: dict[str, Any], context: QgsProcessingContext) -> None:
+        """Raise :class:`QgsProcessingException` with the first problem of ``parameters`` (the fit's
+        and the fuse's)."""
+        fit, _ = self._jobs(parameters, context)
+        refuse_unusable_fit(fit)
+
+    def _jobs(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple[FitOptions, FuseOptions]:
+        """The fit and the fuse of ``parameters``; raises :class:`QgsProcessingException` with the first problem."""
         weights = self.parameterAsFileOutput(parameters, self.WEIGHTS, context)
         if not weights:
             weights = self.parameterDefinition(self.WEIGHTS).generateTemporaryDestination()
@@ -129,7 +140,18 @@ class FitFuseAlgorithm(FitAlgorithm):
                 device=fit.device,
                 allow_resample=fit.allow_resample,
                 overwrite=True,  # QGIS already asked before choosing an existing file
+                report=self.parameterAsBoolean(parameters, self.REPORT, context),
             )
+        except PluginError as err:
+            raise QgsProcessingException(str(err)) from err
+        return fit, fuse
+
+    def processAlgorithm(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback | None
+    ) -> dict[str, Any]:
+        feedback = feedback or QgsProcessingFeedback()
+        fit, fuse = self._jobs(parameters, context)
+        try:
             engine = checked_engine(engine_setting_value(), os.environ)  # before a long fit, not after it
             trainer = checked_trainer(trainer_setting_value(), engine_setting_value(), os.environ)
         except (PluginError, OSError) as err:
@@ -143,11 +165,12 @@ class FitFuseAlgorithm(FitAlgorithm):
         if method == "gsa":
             fuse = dataclasses.replace(fuse, method="gsa", weights_path=None)
         feedback.pushInfo(f"Fusing with {'the fitted PIF-Net' if method == 'pifnet' else 'GSA'}")
-        run_fuse(fuse, engine, feedback, ProgressTracker(FIT_SHARE_PERCENT, 100.0))
+        fused = run_fuse(fuse, engine, feedback, ProgressTracker(FIT_SHARE_PERCENT, 100.0))
         feedback.setProgress(100.0)
-        present_result(context, output, "fitted PIF-Net" if method == "pifnet" else "GSA")
+        present_result(context, fuse.output_path, "fitted PIF-Net" if method == "pifnet" else "GSA")
         return {
-            self.OUTPUT: output,
+            self.OUTPUT: fuse.output_path,
+            self.OUTPUT_REPORT: fused.report_path,
             self.WEIGHTS: result.weights_path,
             self.AHEAD_OF_GSA: result.ahead_of_gsa,
             self.METHOD: method,

@@ -9,6 +9,13 @@ from __future__ import annotations
 import re
 
 
+#: The plugin's documentation on the project's repository (``repository=`` in metadata.txt);
+#: each algorithm's *Help* button opens its section.
+DOCS_URL = "https://github.com/pifnet-engine/pifnet-engine/blob/main/docs/qgis.md"
+FUSE_HELP_URL = f"{DOCS_URL}#4-run-it"
+FIT_HELP_URL = f"{DOCS_URL}#5-fit-pif-net-to-your-own-pair"
+
+
 def one_line(html: str) -> str:
     """``html`` with every run of whitespace that holds a newline replaced by one space."""
     return re.sub(r"\s*\n\s*", " ", html).strip()
@@ -68,6 +75,17 @@ and warp it onto a compatible grid first (see <i>Grid rules</i>).</li>
 <p>The result layer is named after its file and method, e.g. <i>fused (GSA)</i>, and drawn in
 true colour from the bands nearest 640 / 550 / 470 nm when the HSI's band wavelengths are
 known.</p>
+
+<h3>Quality report</h3>
+<p>With <i>Write a quality report and quicklook</i> ticked (the default) the engine also writes,
+beside <code>fused.tif</code>, <code>fused.report.html</code> (one self-contained page),
+<code>fused.report.json</code> and <code>fused.quicklook.png</code>: how well the result agrees
+with the HSI (spatial consistency) and the MSI (spectral consistency), a QNR index, and a check at
+reduced resolution against GSA and bicubic. Its one-line summary goes to the log; the HTML page
+is the output <code>OUTPUT_REPORT</code> and appears in <i>Processing &gt; Results Viewer</i>
+(double-click it to open it in the web browser). An older report beside the output is replaced,
+or removed when the box is unticked. The report adds a few seconds for a small raster and reads
+the whole result once more.</p>
 
 <p>The engine is found at the path in Settings &gt; Options &gt; Processing &gt; Providers &gt;
 PIF-Net, else in the environment variable <code>PIFNET_ENGINE</code>, else on PATH.
@@ -143,6 +161,8 @@ output says which method made the raster.</p>
 <li><b>Fitted weights</b> (<code>WEIGHTS</code>): a temporary file unless a path is given;
 give one to keep the weights (and to <i>Resume</i> the fit later).</li>
 <li><b>Fused HSI</b> (<code>OUTPUT</code>): a GeoTIFF on the MSI's grid with the HSI's bands.</li>
+<li><b>Quality report</b> (<code>OUTPUT_REPORT</code>): the fused raster's HTML report, as for
+<i>Fuse HSI+MSI</i>, unless <i>Write a quality report and quicklook</i> is unticked.</li>
 <li><code>AHEAD_OF_GSA</code> (true / false) and <code>METHOD</code> (<code>pifnet</code> or
 <code>gsa</code>).</li>
 </ul>

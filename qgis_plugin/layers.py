@@ -13,6 +13,8 @@ from qgis.core import (
     QgsRasterLayer,
 )
 
+from .file_identity import same_file
+
 
 def layer_file_path(
     alg: QgsProcessingAlgorithm, parameters: dict[str, Any], name: str, label: str, context: QgsProcessingContext
@@ -35,20 +37,13 @@ def layer_file_path(
     )
 
 
-def file_state(path: str) -> tuple[int, int] | None:
-    """(mtime in ns, size in bytes) of ``path``, or None when it does not exist."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
-
-
-def same_file(a: str, b: str) -> bool:
-    """True when ``a`` and ``b`` name the same file (existing or not)."""
-    if os.path.exists(a) and os.path.exists(b):
-        return os.path.samefile(a, b)
-    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+def refuse_same_inputs(hsi: str, msi: str) -> None:
+    """Raise when the HSI and MSI inputs are one file."""
+    if same_file(hsi, msi):
+        raise QgsProcessingException(
+            f"The HSI and MSI inputs are the same file '{hsi}'; expected a hyperspectral raster and a "
+            "multispectral raster of the same place; choose the multispectral raster as MSI"
+        )
 
 
 def refuse_input_as_output(output: str, inputs: dict[str, str]) -> None:

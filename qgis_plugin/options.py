@@ -17,6 +17,8 @@ METHODS: tuple[str, ...] = ("pifnet", "gsa", "bicubic")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 #: ``--dtype`` values, in the order the QGIS enum shows them.
 DTYPES: tuple[str, ...] = ("float32", "keep")
+#: The label of the report switch in the dialogs (``--report`` / ``--no-report``).
+REPORT_LABEL = "Write a quality report and quicklook"
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,8 @@ class FuseOptions:
 
     Paths are file-system paths (absolute ones from QGIS). ``None`` for ``weights_path``,
     ``tile_size_px`` and ``overlap_px`` means "the engine's default". ``tile_size_px`` and
-    ``overlap_px`` are in MSI pixels (output pixels).
+    ``overlap_px`` are in MSI pixels (output pixels). ``report``: write the quality report and
+    quicklook beside the output (the engine's default; False passes ``--no-report``).
     """
 
     hsi_path: str
@@ -40,6 +43,7 @@ class FuseOptions:
     cog: bool = False
     allow_resample: bool = False
     overwrite: bool = True
+    report: bool = True
 
     def __post_init__(self) -> None:
         check_choice("method", self.method, METHODS)
@@ -57,6 +61,13 @@ class FuseOptions:
             raise OptionsError(
                 f"overlap is {self.overlap_px!r} MSI pixels; expected an integer >= 0; "
                 "leave it empty for the method's default"
+            )
+        if self.overlap_px is not None and self.tile_size_px is not None and 2 * self.overlap_px > self.tile_size_px:
+            raise OptionsError(
+                f"overlap is {self.overlap_px} MSI pixels, more than half the tile size of {self.tile_size_px}: "
+                f"the engine would grow every tile to {2 * self.overlap_px} pixels (twice the overlap); "
+                f"expected an overlap of at most {self.tile_size_px // 2}; lower the overlap (empty: the "
+                f"method's default) or raise the tile size to at least {2 * self.overlap_px}"
             )
 
     @property
@@ -86,7 +97,7 @@ def build_fuse_argv(engine_path: str, options: FuseOptions) -> list[str]:
 
     Options come first and the two inputs last, after ``--``, so an input whose name starts
     with ``-`` is never read as an option. The weights file is passed only for PIF-Net (see
-    :func:`ignored_options`).
+    :func:`refuse_unused_weights`).
     """
     argv = [engine_path, "fuse", "--method", options.method, "--device", options.device]
     if options.uses_weights:
@@ -100,16 +111,21 @@ def build_fuse_argv(engine_path: str, options: FuseOptions) -> list[str]:
         argv.append("--allow-resample")
     if options.overwrite:
         argv.append("--overwrite")
+    if not options.report:
+        argv.append("--no-report")
     argv += progress_output_inputs(options.output_path, options.hsi_path, options.msi_path)
     return argv
 
 
-def ignored_options(options: FuseOptions) -> list[str]:
-    """Warnings for values the chosen method does not use (shown to the user, not fatal)."""
-    warnings = []
+def refuse_unused_weights(options: FuseOptions) -> None:
+    """Raise :class:`OptionsError` when a weights file is given with a method that reads none.
+
+    The argv leaves such a file out (:func:`build_fuse_argv`); the algorithm refuses the
+    combination before anything starts, so nobody believes the weights were used.
+    """
     if options.weights_path and options.method != "pifnet":
-        warnings.append(
-            f"The weights file {options.weights_path!r} is ignored: only the PIF-Net method reads "
-            f"weights, and the method is {options.method!r}."
+        raise OptionsError(
+            f"a weights file '{options.weights_path}' is given with method {options.method!r}, which reads "
+            "no weights; expected weights only with method PIF-Net; choose method PIF-Net, or clear the "
+            "weights file"
         )
-    return warnings

@@ -1,8 +1,9 @@
 """Turn a finished engine run into ``None`` (success) or one error that says what to do.
 
 Pure Python (no ``qgis`` import). The cases told apart: cancelled by the user; killed by a
-signal nobody asked for (crash, out-of-memory killer, shutdown); bad data (exit 1); bad usage
-(exit 2); any other exit code; and "exit 0 but no output file".
+signal nobody asked for (crash, out-of-memory killer, shutdown); the raster written but its
+quality report failed (the one non-zero exit that leaves the output, ``docs/cli.md``); bad data
+(exit 1); bad usage (exit 2); any other exit code; and "exit 0 but no output file".
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .errors import (
     EngineFailedError,
     PluginError,
 )
+from .options import REPORT_LABEL
 from .runner import RunOutcome
 
 #: Exit codes the engine uses for "stopped by SIGINT / SIGTERM" (128 + signal number).
@@ -55,6 +57,7 @@ _CLI_ADVICE = (
     (re.compile(r"the arguments are probably swapped; give the hyperspectral raster first: `[^`]*`"),
      "the HSI and MSI layers are probably swapped; choose the hyperspectral layer as HSI and the "
      "multispectral layer as MSI"),
+    (re.compile(r"\bpass --no-report\b"), f"untick '{REPORT_LABEL}'"),
 )
 
 
@@ -74,8 +77,12 @@ def program_said(outcome: RunOutcome) -> str:
     return "it printed no message"
 
 
-def classify_outcome(outcome: RunOutcome, output_path: str) -> PluginError | None:
-    """``None`` when the run succeeded and ``output_path`` exists, else the error to report."""
+def classify_outcome(outcome: RunOutcome, output_path: str, raster_written: bool = False) -> PluginError | None:
+    """``None`` when the run succeeded and ``output_path`` exists, else the error to report.
+
+    ``raster_written``: this run changed ``output_path`` (it exists, but not as before the run).
+    The engine leaves nothing there on a failure, except when only the quality report failed.
+    """
     code = outcome.returncode
     if outcome.cancelled:
         how = " (it did not stop in time and was killed)" if outcome.killed else ""
@@ -117,6 +124,13 @@ def classify_outcome(outcome: RunOutcome, output_path: str) -> PluginError | Non
             "crashes there too"
         )
     said = program_said(outcome)
+    if raster_written:
+        return EngineFailedError(
+            f"PIF-Net engine wrote the fused raster '{output_path}' (complete), but not its quality report "
+            f"(exit code {code}): {said}; the raster can be used as it is; fix what the message names and run "
+            f"again for the report, or untick '{REPORT_LABEL}'",
+            code,
+        )
     if code == 1:
         return EngineFailedError(
             f"PIF-Net engine cannot fuse these inputs (exit code 1): {said}; check the layers "

@@ -4,8 +4,9 @@ Usage (any Python >= 3.10, no QGIS needed), from the repository root::
 
     python3 -m qgis_plugin.package -o dist/
 
-The zip holds one top-level folder, :data:`PLUGIN_FOLDER`, with the plugin's ``*.py`` files and
-the repository's ``metadata.txt`` (and ``LICENSE`` when present). Entries are sorted and carry
+The zip holds one top-level folder, :data:`PLUGIN_FOLDER`, with the plugin's ``*.py`` files, its
+icon (``*.svg``, named by ``icon=`` in ``metadata.txt``) and the repository's ``metadata.txt`` (and
+``LICENSE`` when present). Entries are sorted and carry
 a fixed timestamp, so the same sources give the same bytes.
 """
 
@@ -24,13 +25,15 @@ PLUGIN_FOLDER = "pifnet_qgis_plugin"
 ZIP_NAME = f"{PLUGIN_FOLDER}.zip"
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
+#: The package's files that go into the zip: its modules and its icon.
+PACKAGED_PATTERNS = ("*.py", "*.svg")
 #: Fixed entry timestamp (zip cannot store dates before 1980).
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 def plugin_files(package_dir: Path = PACKAGE_DIR, repo_root: Path = REPO_ROOT) -> dict[str, Path]:
     """Archive name -> source file for everything the plugin needs, sorted by name."""
-    files = {f"{PLUGIN_FOLDER}/{p.name}": p for p in package_dir.glob("*.py")}
+    files = {f"{PLUGIN_FOLDER}/{p.name}": p for pattern in PACKAGED_PATTERNS for p in package_dir.glob(pattern)}
     files[f"{PLUGIN_FOLDER}/metadata.txt"] = repo_root / "metadata.txt"
     licence = repo_root / "LICENSE"
     if licence.is_file():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from qgis.core import (
@@ -52,3 +52,13 @@ def refuse_missing_folder(path: str) -> None:
         raise QgsProcessingException(
             f"The output folder '{folder}' does not exist; create it or choose an output in an existing folder"
         )
+
+
+def parameter_problem(check: Callable[[], object]) -> str | None:
+    """The message of the :class:`QgsProcessingException` that ``check()`` raises, or None when it
+    passes: what ``checkParameterValues`` reports (the check is the one the run itself makes)."""
+    try:
+        check()
+    except QgsProcessingException as err:
+        return str(err)
+    return None

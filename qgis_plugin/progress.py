@@ -10,9 +10,13 @@ Line format (``docs/cli.md``)::
     {"event": "start", "engine_version": "0.1.0", "method": "gsa", "output": "/abs/out.tif", "windows_total": 24}
     {"event": "warning", "message": "..."}
     {"event": "progress", "stage": "fuse", "fraction": 0.42, "windows_done": 10, "windows_total": 24, "message": "..."}
-    {"event": "done", "output": "/abs/out.tif", "seconds": 12.3}
+    {"event": "done", "output": "/abs/out.tif", "seconds": 12.3,
+     "files": {"report": "/abs/out.report.html", "report_json": "...", "quicklook": "..."}, "summary": "..."}
     {"event": "error", "message": "...", "exit_code": 1}
 
+A fuse's stages are ``stats``, ``fuse``, ``finalize`` and, unless ``--no-report``, ``report`` (the
+quality report, after the raster is written; ``finalize`` ends the run). Its ``done`` event has
+``files`` and ``summary`` when the report was written.
 ``pifnet-train fit`` writes the same lines without a ``start`` event (stages ``prepare`` and
 ``fit``; ``windows_done`` / ``windows_total`` are the step and the planned steps), and its
 ``done`` event adds ``"ahead_of_gsa": true|false``, the verdict of its held-out check.
@@ -22,8 +26,13 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Union
+
+#: The stages of a fuse's progress events, in the order they first appear.
+FUSE_STAGES: tuple[str, ...] = ("stats", "fuse", "finalize", "report")
+#: The stages of a fit's progress events.
+FIT_STAGES: tuple[str, ...] = ("prepare", "fit")
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,8 @@ class WarningEvent:
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """``fraction`` of the whole job done, in [0, 1]; ``stage`` is stats, fuse or finalize."""
+    """``fraction`` of the whole job done, in [0, 1]; ``stage`` one of :data:`FUSE_STAGES` or
+    :data:`FIT_STAGES` (a newer program may add others: they are shown, not refused)."""
 
     stage: str
     fraction: float
@@ -59,12 +69,16 @@ class DoneEvent:
     """The output is complete; ``seconds`` is the program's wall time in seconds.
 
     ``ahead_of_gsa``: for a fit, whether the fitted PIF-Net beat GSA on its held-out block
-    (None for a fuse, which does not say).
+    (None for a fuse, which does not say). ``files``: for a fuse that wrote its quality report,
+    kind (``report``, ``report_json``, ``quicklook``) -> absolute path; ``summary`` the report's
+    one-line summary (None without a report).
     """
 
     output: str
     seconds: float | None
     ahead_of_gsa: bool | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    summary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,8 +138,13 @@ def _event_from_dict(obj: dict[str, Any]) -> EngineEvent | None:
         )
     if kind == "done":
         seconds = obj.get("seconds")
+        summary = obj.get("summary")
         return DoneEvent(
-            _str(obj["output"]), None if seconds is None else _finite(seconds), _opt_bool(obj.get("ahead_of_gsa"))
+            _str(obj["output"]),
+            None if seconds is None else _finite(seconds),
+            _opt_bool(obj.get("ahead_of_gsa")),
+            _str_map(obj.get("files")),
+            None if summary is None else _str(summary),
         )
     if kind == "error":
         return ErrorEvent(_str(obj["message"]), _opt_int(obj.get("exit_code")))
@@ -136,6 +155,15 @@ def _str(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {value!r}")
     return value
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    """A JSON object of strings (``{}`` for None)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {value!r}")
+    return {_str(k): _str(v) for k, v in value.items()}
 
 
 def _finite(value: Any) -> float:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from processing.core.ProcessingConfig import ProcessingConfig
 from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
 
 from .algorithm import FuseAlgorithm
 from .fit_algorithm import FitAlgorithm
 from .fitfuse_algorithm import FitFuseAlgorithm
+from .icons import plugin_icon, plugin_icon_path
 from .settings import register_settings, unregister_settings
 from .version import PLUGIN_VERSION
 
@@ -26,6 +28,12 @@ class PifnetProvider(QgsProcessingProvider):
 
     def versionInfo(self) -> str:
         return PLUGIN_VERSION
+
+    def icon(self) -> QIcon:
+        return plugin_icon()
+
+    def svgIconPath(self) -> str:
+        return plugin_icon_path()
 
     def load(self) -> bool:
         ProcessingConfig.settingIcons[self.name()] = self.icon()

@@ -21,6 +21,7 @@ def make_feedback() -> Any:
             self.errors: list[str] = []
             self.warnings: list[str] = []
             self.console: list[str] = []
+            self.commands: list[str] = []
             self.progress_values: list[float] = []
             self.progressChanged.connect(self.progress_values.append)
 
@@ -35,6 +36,10 @@ def make_feedback() -> Any:
         def pushConsoleInfo(self, info: str) -> None:  # noqa: N802
             self.console.append(info)
             super().pushConsoleInfo(info)
+
+        def pushCommandInfo(self, info: str) -> None:  # noqa: N802
+            self.commands.append(info)
+            super().pushCommandInfo(info)
 
         def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802, N803
             self.errors.append(error)

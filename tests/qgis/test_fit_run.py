@@ -78,6 +78,8 @@ def test_fitfuse_gives_a_raster_on_the_msi_grid(qgis_app, engine, trainer, fit_p
         feedback=feedback,
     )
     assert output_path(results["OUTPUT"]) == str(target)
+    assert results["OUTPUT_REPORT"] == str(tmp_path / "fused.report.html") and (tmp_path / "fused.report.html").is_file()
+    assert any(info.startswith("Quality report: spatial consistency ") for info in feedback.infos)
     weights = Path(output_path(results["WEIGHTS"]))
     assert weights.suffix == ".safetensors" and weights.is_file() and weights.with_suffix(".json").is_file()
     assert results["METHOD"] == "pifnet"  # fused with the fitted weights, ahead of GSA or not
@@ -130,10 +132,12 @@ def test_cancel_keeps_the_best_weights_and_fitfuse_resumes_them(qgis_app, engine
     target = tmp_path / "fused.tif"
     results = processing.run(
         "pifnet:fitfuse",
-        {**params, "RESUME": True, "MAX_STEPS": 1, "GSA_FALLBACK": True, "WEIGHTS": str(weights), "OUTPUT": str(target)},
+        {**params, "RESUME": True, "MAX_STEPS": 1, "GSA_FALLBACK": True, "WEIGHTS": str(weights), "REPORT": False,
+         "OUTPUT": str(target)},
         feedback=resumed,
     )
     assert output_path(results["WEIGHTS"]) == str(weights)
+    assert results["OUTPUT_REPORT"] is None and not (tmp_path / "fused.report.html").exists()
     assert any(info.startswith("resuming the fit in") for info in resumed.infos)
     assert read_manifest(weights)["training"]["stopped"] in ("max_steps", "time_budget")
     if results["AHEAD_OF_GSA"]:

@@ -27,9 +27,10 @@ def test_fuse_gives_the_msi_grid_and_the_hsi_bands(qgis_app, engine, engine_sett
 
     feedback = make_feedback()
     target = tmp_path / "fused.tif"
-    results = processing.run(
+    results = processing.run(  # without the report (test_quality_report.py has it): a shorter run
         "pifnet:fuse",
-        {"HSI": str(small_pair.hsi), "MSI": str(small_pair.msi), "METHOD": 1, "TILE_SIZE": 24, "OUTPUT": str(target)},
+        {"HSI": str(small_pair.hsi), "MSI": str(small_pair.msi), "METHOD": 1, "TILE_SIZE": 24, "REPORT": False,
+         "OUTPUT": str(target)},
         feedback=feedback,
     )
 

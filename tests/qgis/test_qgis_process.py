@@ -93,10 +93,15 @@ def test_installed_zip_fuses_like_the_engine(fresh_profile, engine, small_pair, 
     log = run.stdout + run.stderr
     assert run.returncode == 0, log
     assert f"PIF-Net engine: {engine} (from setting)" in log
+    # the results qgis_process prints: the report (on by default) beside the raster
+    report = tmp_path / "via qgis_process.report.html"
+    assert f"OUTPUT_REPORT:\t{report}" in run.stdout, run.stdout
+    assert report.is_file() and (tmp_path / "via qgis_process.quicklook.png").is_file()
 
     direct = tmp_path / "direct.tif"
     done = subprocess.run(
-        [str(engine), "fuse", str(small_pair.hsi), str(small_pair.msi), "-o", str(direct), "--method", "gsa", "--tile-size", "24"],
+        [str(engine), "fuse", str(small_pair.hsi), str(small_pair.msi), "-o", str(direct), "--method", "gsa", "--tile-size", "24",
+         "--no-report"],
         env={"PATH": "/usr/bin:/bin", "HOME": fresh_profile["env"]["HOME"]}, capture_output=True, text=True, timeout=TIMEOUT_S,
     )
     assert done.returncode == 0, done.stderr
@@ -121,7 +126,7 @@ def test_installed_zip_has_the_fit_algorithms(fresh_profile, engine) -> None:
     """The zip carries the fit modules: qgis_process describes both fit algorithms and their parameters."""
     set_engine_setting(fresh_profile["profile"], str(engine))
     for alg_id, names in (("pifnet:fit", ("TIME_BUDGET", "START", "RESUME", "MAX_STEPS", "OUTPUT", "AHEAD_OF_GSA")),
-                          ("pifnet:fitfuse", ("GSA_FALLBACK", "WEIGHTS", "OUTPUT", "METHOD"))):
+                          ("pifnet:fitfuse", ("GSA_FALLBACK", "WEIGHTS", "REPORT", "OUTPUT", "OUTPUT_REPORT", "METHOD"))):
         run = qgis_process(fresh_profile["env"], "help", alg_id)
         log = run.stdout + run.stderr
         assert run.returncode == 0, log

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qgis_plugin.feedback_sink import EventSink, StdoutSink
 from qgis_plugin.progress import DoneEvent, ProgressEvent, ProgressTracker, TextLine, WarningEvent, parse_progress_line
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 class Recorder:
@@ -92,3 +96,22 @@ def test_error_events_are_left_to_the_exception() -> None:
     fb = Recorder()
     EventSink(fb)(parse_progress_line('{"event": "error", "message": "Error: bad", "exit_code": 1}'))
     assert fb.log == []
+
+
+def test_a_fuse_logs_its_report_stage_and_summary() -> None:
+    fb = Recorder()
+    sink = EventSink(fb)
+    for line in (DATA / "fuse_gsa_transcript.jsonl").read_text(encoding="utf-8").splitlines():
+        sink(parse_progress_line(line))
+    infos = [text for kind, text in fb.log if kind == "info"]
+    assert "Stage report: spectral responses 1/1" in infos  # not "report: report: ..."
+    done = [i for i, text in enumerate(infos) if text.startswith("Done in ")]
+    assert done == [len(infos) - 2] and infos[-2] == "Done in 2.7 s: /tmp/pfx/fused.tif"
+    assert infos[-1].startswith("Quality report: spatial consistency 63.49 dB / SAM 0.049 deg; ")
+    assert fb.progress == sorted(fb.progress) and fb.progress[-1] == 100.0
+
+
+def test_a_done_event_without_summary_logs_no_report_line() -> None:
+    fb = Recorder()
+    EventSink(fb)(DoneEvent("/o.tif", 1.0))
+    assert fb.log == [("info", "Done in 1.0 s: /o.tif")]

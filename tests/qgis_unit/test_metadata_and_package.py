@@ -7,9 +7,13 @@ import configparser
 import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
+import pytest
+
+from qgis_plugin.help_text import DOCS_URL, FIT_HELP_URL, FUSE_HELP_URL
 from qgis_plugin.package import PLUGIN_FOLDER, ZIP_NAME, build_zip
 from qgis_plugin.version import PLUGIN_VERSION
 
@@ -18,8 +22,8 @@ PLUGIN_DIR = REPO_ROOT / "qgis_plugin"
 #: Modules that must import without QGIS (unit-tested here, used by the QGIS-side modules).
 PURE_MODULES = {
     "__init__", "engine_check", "engine_env", "engine_locator", "engine_version", "errors", "feedback_sink",
-    "fit_files", "fit_options", "fit_outcome", "fitfuse_choice", "help_text", "options", "outcome", "package", "programs",
-    "progress", "runner", "version",
+    "file_identity", "fit_files", "fit_options", "fit_outcome", "fitfuse_choice", "help_text", "options", "outcome",
+    "package", "programs", "progress", "report_files", "runner", "version",
 }
 
 
@@ -54,8 +58,12 @@ def test_zip_has_one_plugin_folder_qgis_recognises(tmp_path: Path) -> None:
         metadata_files = sorted(n for n in names if n.endswith("metadata.txt"))
         assert metadata_files == [f"{PLUGIN_FOLDER}/metadata.txt"]
         assert archive.read(f"{PLUGIN_FOLDER}/metadata.txt") == (REPO_ROOT / "metadata.txt").read_bytes()
-        expected = {f"{PLUGIN_FOLDER}/{p.name}" for p in PLUGIN_DIR.glob("*.py")}
+        expected = {f"{PLUGIN_FOLDER}/{p.name}" for p in [*PLUGIN_DIR.glob("*.py"), *PLUGIN_DIR.glob("*.svg")]}
         assert expected <= set(names) and f"{PLUGIN_FOLDER}/__init__.py" in names
+        # QGIS's plugin manager shows metadata.txt's icon=, a path inside the plugin folder
+        icon = read_metadata()["icon"]
+        assert f"{PLUGIN_FOLDER}/{icon}" in names
+        assert archive.read(f"{PLUGIN_FOLDER}/{icon}") == (PLUGIN_DIR / icon).read_bytes()
         assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
         assert archive.testzip() is None
 
@@ -102,3 +110,30 @@ def test_pure_modules_do_not_import_qgis() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_icon_is_a_square_svg_the_modules_name() -> None:
+    """icons.py imports qgis, so it is checked by its text here and loaded in tests/qgis."""
+    icon = read_metadata()["icon"]
+    assert icon == "icon.svg" and f'ICON_FILE = "{icon}"' in (PLUGIN_DIR / "icons.py").read_text(encoding="utf-8")
+    root = ET.parse(PLUGIN_DIR / icon).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    x, y, width, height = (float(v) for v in root.get("viewBox").split())
+    assert (x, y) == (0.0, 0.0) and width == height
+    assert not any(el.tag.endswith("image") for el in root.iter()), "drawn, not an embedded bitmap"
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("url", [FUSE_HELP_URL, FIT_HELP_URL])
+def test_help_urls_open_sections_of_docs_qgis_md_on_the_repository(url: str) -> None:
+    repository = read_metadata()["repository"].rstrip("/")
+    assert DOCS_URL == f"{repository}/blob/main/docs/qgis.md" and read_metadata()["homepage"].rstrip("/") == repository
+    page, anchor = url.split("#")
+    assert page == DOCS_URL
+    headings = [line.lstrip("#") for line in (REPO_ROOT / "docs" / "qgis.md").read_text(encoding="utf-8").splitlines()
+                if line.startswith("#")]
+    assert anchor in {github_anchor(h) for h in headings}, anchor

@@ -9,12 +9,12 @@ import pytest
 from argv_split import split_argv
 
 from qgis_plugin.errors import OptionsError
-from qgis_plugin.options import DEVICES, DTYPES, METHODS, FuseOptions, build_fuse_argv, ignored_options
+from qgis_plugin.options import DEVICES, DTYPES, METHODS, FuseOptions, build_fuse_argv, refuse_unused_weights
 
 ENGINE = "/opt/pifnet env/bin/pifnet-engine"
 #: Options of `pifnet-engine fuse` that take a value (docs/cli.md); the rest are flags.
 VALUED = {"-o", "--output", "--method", "--weights", "--tile-size", "--overlap", "--batch-size", "--device", "--dtype", "--progress"}
-FLAGS = {"--cog", "--overwrite", "--allow-resample"}
+FLAGS = {"--cog", "--overwrite", "--allow-resample", "--no-report"}
 
 COMBINATIONS = list(
     itertools.product(
@@ -75,6 +75,10 @@ def test_overwrite_can_be_left_out() -> None:
         ({"tile_size_px": 0}, "tile size is 0 MSI pixels; expected an integer >= 1"),
         ({"overlap_px": -4}, "overlap is -4 MSI pixels; expected an integer >= 0"),
         ({"hsi_path": ""}, "HSI path is empty"),
+        ({"tile_size_px": 64, "overlap_px": 33},
+         "overlap is 33 MSI pixels, more than half the tile size of 64: the engine would grow every tile to 66 "
+         "pixels (twice the overlap); expected an overlap of at most 32; lower the overlap (empty: the method's "
+         "default) or raise the tile size to at least 66"),
     ],
 )
 def test_bad_values_are_refused_with_a_message(changes: dict, fragment: str) -> None:
@@ -83,12 +87,31 @@ def test_bad_values_are_refused_with_a_message(changes: dict, fragment: str) -> 
         FuseOptions(**(base | changes))
 
 
-def test_weights_for_a_method_without_weights_give_a_warning() -> None:
+def test_an_overlap_of_half_the_tile_is_accepted() -> None:
+    assert FuseOptions("/a.tif", "/b.tif", "/c.tif", tile_size_px=64, overlap_px=32).overlap_px == 32
+    assert FuseOptions("/a.tif", "/b.tif", "/c.tif", tile_size_px=None, overlap_px=500).overlap_px == 500  # engine default tile
+
+
+def test_weights_with_a_method_that_reads_none_are_refused() -> None:
     options = FuseOptions("/a.tif", "/b.tif", "/c.tif", method="gsa", weights_path="/w.safetensors")
-    assert "--weights" not in build_fuse_argv(ENGINE, options)
-    [warning] = ignored_options(options)
-    assert "'/w.safetensors' is ignored" in warning and "'gsa'" in warning
-    assert ignored_options(FuseOptions("/a.tif", "/b.tif", "/c.tif", method="pifnet", weights_path="/w.safetensors")) == []
+    assert "--weights" not in build_fuse_argv(ENGINE, options)  # the argv never passes them
+    with pytest.raises(OptionsError) as caught:
+        refuse_unused_weights(options)
+    assert str(caught.value) == (
+        "a weights file '/w.safetensors' is given with method 'gsa', which reads no weights; expected weights "
+        "only with method PIF-Net; choose method PIF-Net, or clear the weights file"
+    )
+    refuse_unused_weights(FuseOptions("/a.tif", "/b.tif", "/c.tif", method="pifnet", weights_path="/w.safetensors"))
+    refuse_unused_weights(FuseOptions("/a.tif", "/b.tif", "/c.tif", method="bicubic"))
+
+
+@pytest.mark.parametrize("report", [True, False])
+def test_report_switch(report: bool) -> None:
+    """The report is the engine's default: only switching it off adds a flag (``--no-report``)."""
+    options = FuseOptions("/a.tif", "/b.tif", "/c.tif", report=report)
+    _, flags, _ = parse_argv(build_fuse_argv(ENGINE, options))
+    assert flags == {"--overwrite"} | (set() if report else {"--no-report"})
+    assert FuseOptions("/a.tif", "/b.tif", "/c.tif").report is True
 
 
 def test_argv_is_accepted_by_the_real_engine_parser(tmp_path: Path) -> None:
@@ -116,5 +139,11 @@ def test_argv_is_accepted_by_the_real_engine_parser(tmp_path: Path) -> None:
         assert params["tile_size"] == (tile if tile is not None else 256)
         assert params["overlap"] == overlap
         assert params["progress"] == "json" and params["overwrite"] is True
+        assert params["report"] is True and params["report_wald"] is True
         seen_methods.add(method)
     assert seen_methods == set(METHODS)
+    off = FuseOptions(str(tmp_path / "hsi.tif"), str(tmp_path / "msi.tif"), str(tmp_path / "out.tif"), report=False)
+    argv = build_fuse_argv(ENGINE, off)
+    ctx = group.make_context("pifnet-engine", argv[1:2], resilient_parsing=True)
+    params = group.get_command(ctx, "fuse").make_context("fuse", argv[2:], parent=ctx).params
+    assert params["report"] is False and params["overwrite"] is True  # --overwrite also removes an older report

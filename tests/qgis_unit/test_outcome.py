@@ -84,3 +84,21 @@ def test_engine_cli_advice_is_restated_for_the_dialog() -> None:
     assert "the HSI and MSI layers are probably swapped; choose the hyperspectral layer as HSI" in said
     assert "pifnet-engine" not in said
     assert in_dialog_words("bands differ") == "bands differ"
+
+
+def test_a_failed_report_after_the_raster_says_the_raster_is_complete(output: str) -> None:
+    """The one non-zero exit that leaves the output (docs/cli.md): the raster was written, its report not."""
+    said = (f"Error: the fused raster '{output}' was written, but its quality report could not be made: the MSI "
+            f"has no band descriptions. Make it later with `pifnet-engine report {output} h.tif m.tif`, or pass "
+            "--no-report")
+    err = classify_outcome(RunOutcome(1, errors=[said]), output, raster_written=True)
+    assert isinstance(err, EngineFailedError) and err.exit_code == 1
+    message = str(err)
+    assert message.startswith(f"PIF-Net engine wrote the fused raster '{output}' (complete), but not its quality "
+                              "report (exit code 1): Error: the fused raster ")
+    assert "or untick 'Write a quality report and quicklook'" in message and "--no-report" not in message
+    assert "`pifnet-engine report " in message  # a terminal command stays as it is
+    assert message.endswith("the raster can be used as it is; fix what the message names and run again for the "
+                            "report, or untick 'Write a quality report and quicklook'")
+    # the same exit without a raster is the ordinary bad-data case
+    assert "cannot fuse these inputs (exit code 1)" in str(classify_outcome(RunOutcome(1, errors=[said]), output))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from qgis_plugin.progress import (
+    FUSE_STAGES,
     DoneEvent,
     ErrorEvent,
     ProgressEvent,
@@ -39,9 +40,16 @@ def test_recorded_transcript_parses_into_the_expected_events() -> None:
     assert len(progress) >= start.windows_total
     fractions = [e.fraction for e in progress]
     assert fractions == sorted(fractions) and 0.0 <= fractions[0] and fractions[-1] == pytest.approx(1.0)
-    assert {e.stage for e in progress} <= {"stats", "fuse", "finalize"} and "fuse" in {e.stage for e in progress}
+    stages = [e.stage for e in progress]
+    assert set(stages) == set(FUSE_STAGES) == {"stats", "fuse", "finalize", "report"}
+    # the report comes after the raster is written, and finalize closes the run
+    assert stages.index("report") > max(i for i, st in enumerate(stages) if st == "fuse") and stages[-1] == "finalize"
     fuse = [e for e in progress if e.stage == "fuse"]
     assert fuse[-1].windows_done == fuse[-1].windows_total == start.windows_total
+    done = events[-1]
+    assert set(done.files) == {"report", "report_json", "quicklook"}
+    assert done.files["report"] == "/tmp/pfx/fused.report.html" and done.files["quicklook"] == "/tmp/pfx/fused.quicklook.png"
+    assert done.summary.startswith("spatial consistency ") and "Reduced resolution: " in done.summary
     # every line is one JSON object, and the parser kept every field it knows
     for line, event in zip(lines, events, strict=True):
         raw = json.loads(line)
@@ -75,6 +83,9 @@ MALFORMED = [
     '{"event": "start", "method": "gsa"}',  # missing engine_version / output
     '{"event": "error", "message": 17}',
     '{"event": "done"}',
+    '{"event": "done", "output": "/o.tif", "files": ["/o.report.html"]}',  # files not an object
+    '{"event": "done", "output": "/o.tif", "files": {"report": 3}}',
+    '{"event": "done", "output": "/o.tif", "summary": 0.97}',
     "\x00\x01 binary garbage \ufffd",
     "Warning: plain-text warning from an older engine",
 ]
@@ -148,3 +159,11 @@ def test_recorded_fit_transcript_parses_into_the_expected_events() -> None:
     assert steps and steps == sorted(steps)
     tracker = ProgressTracker(0.0, 80.0)
     assert max(tracker.update(e) for e in progress) <= 80.0
+
+
+def test_a_fuses_done_event_without_a_report_has_no_files() -> None:
+    """``--no-report`` (or a report the data do not allow): no ``files``, no ``summary``."""
+    event = parse_progress_line('{"event": "done", "output": "/o.tif", "seconds": 4.2}')
+    assert event == DoneEvent("/o.tif", 4.2) and event.files == {} and event.summary is None
+    with_nulls = parse_progress_line('{"event": "done", "output": "/o.tif", "seconds": 4.2, "files": null, "summary": null}')
+    assert with_nulls == event

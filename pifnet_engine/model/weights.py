@@ -4,9 +4,10 @@ A weights file NAME is two files side by side:
 
 - ``NAME.safetensors``: the model's ``state_dict`` (float tensors only). safetensors is a
   length-prefixed JSON header plus raw little-endian arrays; reading it cannot execute code.
-  We additionally parse and check the header ourselves before handing the bytes to safetensors,
-  so anything that is not a plain float tensor (or a pickle / ``torch.save`` zip) is refused
-  with a :class:`WeightsError`.
+  The ``safetensors`` library checks the header against the file (``safe_open``: lengths,
+  offsets, overlaps, dtype sizes) before any tensor is read; this module adds what it does not
+  do: a clear refusal of a pickle / ``torch.save`` file, float tensors only, the names and
+  shapes of the manifest's model, the digest. Each failure is one :class:`WeightsError`.
 - ``NAME.json``: the manifest (schema below). Its ``sha256`` is the digest of the .safetensors
   file; :func:`load_weights` refuses a file whose digest differs (corrupted or tampered).
 
@@ -39,13 +40,12 @@ import hashlib
 import json
 import math
 import os
-import struct
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
@@ -59,9 +59,11 @@ from pifnet_engine.model.pifnet import PIFNet, count_parameters
 FORMAT = "pifnet-weights"
 FORMAT_VERSION = 1
 #: safetensors dtypes accepted in a weights file (the model has float tensors only).
-FLOAT_DTYPES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
-#: Refuse headers larger than this (a real one is a few tens of kB).
-MAX_HEADER_BYTES = 16 * 1024 * 1024
+FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")
+#: The largest header safetensors reads (its ``MAX_HEADER_SIZE``); a real one is a few tens of kB.
+SAFETENSORS_MAX_HEADER_BYTES = 100_000_000
+#: Refuse manifests larger than this before reading them (a real one is a few tens of kB).
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 EXTRA_KEYS = {"name", "hsi", "msi", "normalisation", "training", "validation", "notes"}
 
 
@@ -245,6 +247,10 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not json_path.is_file():
         raise WeightsError(f"{where}: not found; a weights file is NAME.safetensors plus NAME.json "
                            "side by side; pass the path of either")
+    size = json_path.stat().st_size
+    if size > MAX_MANIFEST_BYTES:
+        raise WeightsError(f"{where}: is {size} bytes; a manifest is a few tens of kB (at most "
+                           f"{MAX_MANIFEST_BYTES}); this is not a weights manifest: export the weights again")
     try:
         manifest = json.loads(json_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -253,72 +259,105 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     return manifest
 
 
-def _is_pickle_or_zip(blob: bytes) -> bool:
+def _looks_like_pickle(head: bytes, size: int) -> bool:
     """True for a pickle (protocol 2-5) or a zip (``torch.save``) that is not a safetensors file.
 
-    A safetensors file starts with its little-endian header length, whose first byte may be
-    anything (0x80 for a header of 128 + 256k bytes), so the safetensors reading wins when the
-    length fits the file and a JSON object follows.
+    ``head`` is the file's first 9 bytes, ``size`` its length. A safetensors file starts with its
+    little-endian header length, whose first byte may be anything (0x80 for a header of 128 + 256k
+    bytes), so the safetensors reading wins when that length fits the file and a JSON object follows.
     """
-    if len(blob) >= 9:
-        (n,) = struct.unpack("<Q", blob[:8])
-        if n <= MAX_HEADER_BYTES and 8 + n <= len(blob) and blob[8:9] == b"{":
+    if len(head) >= 9:
+        n = int.from_bytes(head[:8], "little")
+        if n <= SAFETENSORS_MAX_HEADER_BYTES and 8 + n <= size and head[8:9] == b"{":
             return False
-    return blob[:4] == b"PK\x03\x04" or (blob[:1] == b"\x80" and blob[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"))
+    return head[:4] == b"PK\x03\x04" or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"))
 
 
-def _refuse_pickle(blob: bytes, where: str) -> None:
-    if _is_pickle_or_zip(blob):
-        raise _fail(where, "is a pickle / torch.save checkpoint; only safetensors files are accepted "
-                           "(loading pickles can run code); convert it with safetensors.torch.save_file")
+def _unreadable(where: str, head: bytes, size: int, exc: Exception) -> WeightsError:
+    """The one-line error for a file of ``size`` bytes starting with ``head`` that safetensors
+    refuses (``exc``: its message)."""
+    text = str(exc).removeprefix("Error while deserializing header: ")
+    squashed = text.lower().replace(" ", "").replace("_", "")
+    why = next((plain for keys, plain in _SAFETENSORS_REASONS if any(k in squashed for k in keys)), None)
+    if size < 8:
+        why = "it is too short to be a safetensors file" if size else "it is empty"
+    elif why is not None and "first 8 bytes" in why:
+        why = why.replace("a header", f"a header of {int.from_bytes(head[:8], 'little')} bytes")
+    detail = f"{why} (safetensors: {text})" if why else f"safetensors: {text}"
+    return _fail(where, f"not a readable safetensors file of {size} bytes: {detail}; it is truncated, corrupt "
+                        "or not a weights file: download or export it again (`pifnet-train export`), "
+                        "or use --method gsa")
 
 
-def check_safetensors_header(blob: bytes, where: str) -> dict[str, Any]:
-    """Parse a safetensors header and refuse anything but float tensors laid out in the file.
+#: safetensors' reasons for refusing a file, in plain words: fragments of its messages (lower case,
+#: without spaces; the texts of safetensors >= 0.5 and the error names that 0.4 prints), first match.
+_SAFETENSORS_REASONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("filenotfullycovered", "metadataincompletebuffer"),
+     "the tensor sizes its header declares do not add up to the file's length"),
+    (("overflow",), "its header declares tensor sizes too large to compute"),
+    (("headertoolarge",),
+     f"its first 8 bytes declare a header larger than safetensors allows ({SAFETENSORS_MAX_HEADER_BYTES})"),
+    (("invalidheaderlength",), "its first 8 bytes declare a header longer than the file"),
+    (("invalidoffset",), "its header declares overlapping or misplaced tensor data"),
+    (("invalidjson", "invalidheaderdeserialization", "jsonerror"), "its header is not a safetensors JSON header"),
+    (("invalidheader",), "its header is not UTF-8 JSON"),
+)
 
-    Returns the header entries (without ``__metadata__``).
-    """
-    _refuse_pickle(blob, where)
-    if len(blob) < 8:
-        raise _fail(where, f"is {len(blob)} bytes long; not a safetensors file")
-    (n,) = struct.unpack("<Q", blob[:8])
-    if n > MAX_HEADER_BYTES or 8 + n > len(blob):
-        raise _fail(where, f"safetensors header length {n} does not fit the file ({len(blob)} bytes); "
-                           "the file is corrupt or not safetensors")
-    try:
-        header = json.loads(blob[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _fail(where, f"safetensors header is not JSON ({exc}); the file is corrupt") from exc
-    if not isinstance(header, dict):
-        raise _fail(where, "safetensors header is not a JSON object")
-    data_len = len(blob) - 8 - n
-    meta = header.pop("__metadata__", {})
-    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()):
-        raise _fail(where, "safetensors __metadata__ must map strings to strings")
-    for key, entry in header.items():
-        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-            raise _fail(where, f"entry {key!r} is not a tensor record (dtype, shape, data_offsets); "
-                               "only tensors are accepted")
-        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+
+def _some(names: list[str], n: int = 3) -> str:
+    return ", ".join(names[:n]) + (f", ... {len(names) - n} more" if len(names) > n else "")
+
+
+def _check_tensors(found: dict[str, tuple[str, tuple[int, ...]]], expected: dict[str, torch.Tensor],
+                   where: str) -> None:
+    """The file's tensors (name -> (safetensors dtype, shape), from its header) against the model's
+    state dict ``expected``: float tensors only, exactly the model's names and shapes."""
+    for key, (dtype, _) in sorted(found.items()):
         if dtype not in FLOAT_DTYPES:
-            raise _fail(where, f"tensor {key!r} has dtype {dtype!r}; expected one of {sorted(FLOAT_DTYPES)}")
-        if (not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape)
-                or not isinstance(offsets, list) or len(offsets) != 2
-                or not all(isinstance(o, int) for o in offsets)):
-            raise _fail(where, f"tensor {key!r} has a malformed shape/offsets record")
-        size = FLOAT_DTYPES[dtype] * math.prod(shape)
-        if not (0 <= offsets[0] <= offsets[1] <= data_len) or offsets[1] - offsets[0] != size:
-            raise _fail(where, f"tensor {key!r} offsets {offsets} do not match its shape {shape} "
-                               f"and dtype {dtype} within {data_len} data bytes; the file is corrupt")
-    return header
+            raise _fail(where, f"tensor {key!r} has dtype {dtype}; PIF-Net weights hold float tensors "
+                               f"({', '.join(FLOAT_DTYPES)}): export the weights with `pifnet-train export`, or use --method gsa")
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    if missing or unexpected:
+        parts = [f"lacks {len(missing)} of the {len(expected)} tensors the manifest's model config needs "
+                 f"({_some(missing)})"] if missing else []
+        parts += [f"holds {len(unexpected)} tensors that config does not have ({_some(unexpected)})"] if unexpected else []
+        raise _fail(where, f"the tensor file {' and '.join(parts)}; the manifest and the .safetensors do not "
+                           "belong together or come from another engine version: export them again with "
+                           "`pifnet-train export`, or use --method gsa")
+    for key, ref in expected.items():
+        if found[key][1] != tuple(ref.shape):
+            raise _fail(where, f"tensor {key!r} has shape {found[key][1]}; the manifest's model config needs "
+                               f"{tuple(ref.shape)}; export the weights again with `pifnet-train export`, or use --method gsa")
+
+
+def _read_verified(path: Path, size: int, sha256: str, where: str) -> bytes:
+    """The ``size`` bytes of the tensor file (its header already checked against that size), refused
+    unless their SHA-256 is the manifest's ``sha256``. The tensors are then loaded from these very
+    bytes, so the digest covers exactly what is loaded."""
+    with open(path, "rb") as f:
+        blob = f.read(size + 1)
+    if len(blob) != size:
+        raise _fail(where, f"changed while it was read ({size} bytes, then {len(blob)}); load it again "
+                           "once nothing writes to it")
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != sha256.lower():
+        raise _fail(where, f"SHA-256 is {digest} but the manifest says {sha256}; the file is corrupt or was "
+                           "modified, or the manifest belongs to another file: download or export it again "
+                           "(`pifnet-train export`), or use --method gsa")
+    return blob
 
 
 def load_weights(path: str | os.PathLike[str]) -> tuple[PIFNet, dict[str, Any]]:
     """Read a weights file: returns (model on CPU in eval mode, manifest).
 
-    Checks, each failing with one :class:`WeightsError`: the manifest's structure, that the
-    .safetensors is not a pickle, its SHA-256 against the manifest, the safetensors header
-    (float tensors only), and that the tensor names and shapes are exactly the model's.
+    Checks, in this order, each failing with one :class:`WeightsError` before any tensor is
+    read: the manifest's structure; that the .safetensors is not a pickle (its first 9 bytes);
+    the safetensors header against the file's length (by ``safe_open``, which reads the header
+    only and allocates nothing the header claims); float tensors with exactly the names and
+    shapes of the manifest's model config. Only then is the file read (its length is known and
+    fits the model), its SHA-256 compared with the manifest's and the tensors loaded from the same
+    bytes. A system failure reading the file (permissions, I/O) is raised as the ``OSError`` it is.
     """
     manifest = read_manifest(path)
     st_path, json_path = weights_paths(path)
@@ -330,30 +369,24 @@ def load_weights(path: str | os.PathLike[str]) -> tuple[PIFNet, dict[str, Any]]:
     where = f"weights {manifest['name']!r} ({st_path})"
     if not st_path.is_file():
         raise WeightsError(f"{where}: tensor file not found next to {json_path.name}; copy both files")
-    blob = st_path.read_bytes()
-    _refuse_pickle(blob, where)  # before the digest check: the clearer message for a pickle
-    digest = hashlib.sha256(blob).hexdigest()
-    if digest != manifest["sha256"].lower():
-        raise WeightsError(f"{where}: SHA-256 is {digest} but the manifest says {manifest['sha256']}; "
-                           "the file is corrupt or was modified; download or export it again")
-    check_safetensors_header(blob, where)
-    try:
-        tensors = st_load(blob)
-    except SafetensorError as exc:
-        raise WeightsError(f"{where}: safetensors could not read the tensors ({exc})") from exc
+    with open(st_path, "rb") as f:
+        head, size = f.read(9), os.fstat(f.fileno()).st_size
+    if _looks_like_pickle(head, size):
+        raise _fail(where, "is a PyTorch pickle (torch.save / .pt / .pth), not safetensors; it is never "
+                           "loaded because unpickling can run code: export the weights with `pifnet-train "
+                           "export` (or save the state_dict with safetensors.torch.save_file), or use --method gsa")
     cfg = validate_manifest(manifest, where)
-    model = PIFNet(cfg)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    if missing or unexpected:
-        raise WeightsError(f"{where}: tensors do not match the PIF-Net architecture of this engine "
-                           f"(missing {missing[:5]}, unexpected {unexpected[:5]}); "
-                           "export the weights with this engine version")
-    for key, ref in expected.items():
-        if tuple(tensors[key].shape) != tuple(ref.shape):
-            raise WeightsError(f"{where}: tensor {key!r} has shape {tuple(tensors[key].shape)}; "
-                               f"expected {tuple(ref.shape)} for the manifest's config")
+    try:
+        with safe_open(st_path, framework="pt", device="cpu") as handle:  # the header only
+            found = {key: (handle.get_slice(key).get_dtype(), tuple(handle.get_slice(key).get_shape()))
+                     for key in handle.keys()}
+        model = PIFNet(cfg)
+        _check_tensors(found, model.state_dict(), where)
+        tensors = st_load(_read_verified(st_path, size, manifest["sha256"], where))
+    except (SafetensorError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise  # a system failure (permissions, I/O): the CLI's boundary names it
+        raise _unreadable(where, head, size, exc) from None
     model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()}, strict=True)
     model.eval()
     return model, manifest

@@ -11,6 +11,9 @@ import contextlib
 from collections.abc import Iterator
 
 ATTRIBUTE = "pifnet_activity"
+#: Ends the activity of a step after the output raster was committed (e.g. its report): a failure or
+#: a stop there leaves a complete raster, and the messages say so.
+RASTER_COMPLETE = "(the raster itself is complete)"
 
 
 @contextlib.contextmanager

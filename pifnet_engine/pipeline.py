@@ -26,7 +26,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from . import __version__
-from .activity import doing
+from .activity import RASTER_COMPLETE, doing
 from .blend import BlendAccumulator
 from .errors import DeviceError, InputDataError, UsageError
 from .grid import GridPlan, plan_grid
@@ -335,12 +335,14 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
             fusion={"seconds": round(seconds, 2), "warnings": list(job.plan.warnings), "windows": total,
                     "tile_px": layout.tile_px, "overlap_px": layout.overlap_px, "device": str(job.device)})
         try:
-            with doing(f"making the quality report of '{path}' (the raster itself is complete)"):
+            with doing(f"making the quality report of '{path}' {RASTER_COMPLETE}"):
                 result.report_files, result.summary = write_report(
                     report_request, report_paths,
                     lambda f, message: reporter.progress("report", end + (1.0 - end) * f, total, total, message))
         except InputDataError as exc:  # the data do not allow a report (e.g. a sliver of overlap): say so
             reporter.warning(f"no quality report: {exc}")
+            for stale in report_paths.all():  # (only --overwrite lets an older report exist here)
+                stale.unlink(missing_ok=True)
     else:
         for stale in report_paths.all():  # never leave an older run's report beside a new raster
             if request.overwrite and stale.exists():

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..activity import activity_of
+from ..activity import RASTER_COMPLETE, activity_of
 from ..errors import InternalError, OutOfMemoryError, PifnetError, SystemIOError
 from ..progress import make_reporter
 
@@ -120,6 +120,15 @@ def _is_cuda_oom(exc: BaseException) -> bool:
     return False
 
 
+def _what_was_kept(exc: BaseException) -> str:
+    """After a stop: nothing, or (stopped while its report was being made) the complete raster."""
+    activity = activity_of(exc) or ""
+    if RASTER_COMPLETE in activity:
+        return (f" while {activity.replace(RASTER_COMPLETE, '').strip()}: the raster is complete and kept, its "
+                "report was not written (make it with `pifnet-engine report`)")
+    return "; nothing was written"
+
+
 def debug_requested() -> bool:
     ctx = click.get_current_context(silent=True)
     if ctx is not None and ctx.find_root().params.get("debug"):
@@ -141,12 +150,10 @@ def guarded(f: F) -> F:
         except PifnetError as exc:
             reporter.error(str(exc), exc.exit_code)
             raise click.exceptions.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            reporter.error("interrupted (Ctrl-C); nothing was written", 130)
-            raise click.exceptions.Exit(130) from None
-        except Terminated:
-            reporter.error("terminated (SIGTERM); nothing was written", 143)
-            raise click.exceptions.Exit(143) from None
+        except (KeyboardInterrupt, Terminated) as exc:
+            code, what = (130, "interrupted (Ctrl-C)") if isinstance(exc, KeyboardInterrupt) else (143, "terminated (SIGTERM)")
+            reporter.error(f"{what}{_what_was_kept(exc)}", code)
+            raise click.exceptions.Exit(code) from None
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except Exception as exc:  # the boundary: everything else becomes one classified line

@@ -147,13 +147,19 @@ def _verdict(method: str, wald: dict[str, object]) -> str:
         row = rows[name]
         return f"PSNR {row['psnr_db']:.2f} dB, SAM {row['sam_deg']:.3f} deg"
 
+    def why(name: str) -> str:
+        row = rows.get(name)
+        text = str(row.get("unavailable", "")) if isinstance(row, dict) else ""
+        return text.split(";")[0] or "see the table"
+
     if not ok(method):
-        return f"{me} could not be re-run at reduced resolution (see the table), so there is no check of it"
+        return (f"the pair is too small for a reduced-resolution check of {me} ({why(method)}); judge it by the "
+                "consistency numbers")
     if method == "gsa":
         return f"GSA at reduced resolution: {text('gsa')}" + (f" (bicubic: {text('bicubic')})" if ok("bicubic") else "")
     if not ok("gsa"):
         other = f"; bicubic: {text('bicubic')}" if ok("bicubic") and method != "bicubic" else ""
-        return (f"GSA cannot run on the reduced-resolution sample (see the table), so {me} cannot be compared with "
+        return (f"GSA cannot run on the reduced-resolution sample ({why('gsa')}), so {me} cannot be compared with "
                 f"it here: {me} {text(method)}{other}")
     if method == "bicubic":
         return (f"bicubic is an interpolation, not a fusion: at reduced resolution GSA scores {text('gsa')}, "

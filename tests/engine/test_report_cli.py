@@ -139,3 +139,27 @@ def test_wald_switch(tmp_path: Path, wald: bool):
     fuse(pair.hsi, pair.msi, tmp_path / "out.tif", *([] if wald else ["--no-report-wald"]), report=True)
     rr = _strict_json(tmp_path / "out.report.json")["reduced_resolution"]
     assert ("methods" in rr) == wald and ("skipped" in rr) == (not wald)
+
+
+def test_sigterm_while_the_report_is_made_keeps_the_complete_raster(tmp_path: Path):
+    import signal
+    import subprocess
+    import sys
+
+    pair = make_pair(tmp_path, bands=12, fine=(144, 144))
+    out = tmp_path / "out.tif"
+    proc = subprocess.Popen([sys.executable, "-m", "pifnet_engine", "fuse", str(pair.hsi), str(pair.msi), "-o",
+                             str(out), "--method", "gsa", "--progress", "json"], stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if json.loads(line).get("stage") == "report":
+            break
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=120) == 143
+    last = json.loads(rest.strip().splitlines()[-1])
+    assert last["event"] == "error" and "while making the quality report" in last["message"]
+    assert "the raster is complete and kept" in last["message"] and "nothing was written" not in last["message"]
+    with rasterio.open(out) as ds:
+        assert np.isfinite(ds.read()).any()
+    assert not any(p.name.startswith("out.report") or "pifnet-tmp" in p.name for p in tmp_path.iterdir())

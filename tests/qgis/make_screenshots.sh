@@ -44,9 +44,13 @@ Xvfb "$display" -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &
 xvfb_pid=$!
 sleep 2
 
+# QGIS writes histograms (.aux.xml) beside the layers it shows: show copies, never the bundled files.
+mkdir -p "$scratch/demo"
+cp "$repo"/pifnet_engine/demo/*.tif "$scratch/demo/"
+
 status=0
 env -i PATH=/usr/bin:/bin HOME="$scratch/home" LANG=C.UTF-8 DISPLAY="$display" XDG_RUNTIME_DIR="$scratch/runtime" \
-    SHOTS_OUT="$scratch/shots" SHOTS_WORK="$scratch/work" SHOTS_DEMO="$repo/pifnet_engine/demo" \
+    SHOTS_OUT="$scratch/shots" SHOTS_WORK="$scratch/work" SHOTS_DEMO="$scratch/demo" \
     timeout 300 /usr/bin/qgis --profiles-path "$scratch/profiles" --profile default --nologo --noversioncheck \
     --code "$repo/tests/qgis/screenshots.py" >"$scratch/qgis.log" 2>&1 || status=$?
 cat "$scratch/shots/measured.json" 2>/dev/null || { echo "QGIS wrote no measurements (exit $status):"; tail -30 "$scratch/qgis.log"; exit 1; }

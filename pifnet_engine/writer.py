@@ -1,10 +1,17 @@
-"""Writing the fused raster atomically.
+"""Writing the fused raster atomically, with overviews and a default QGIS style.
 
 Blocks are written into an uncompressed tiled temporary GeoTIFF beside the target (random-access
 writes in place, no file growth). :meth:`OutputTarget.commit` then copies it with GDAL's
 CreateCopy into a DEFLATE-compressed tiled GeoTIFF (or a COG with GDAL's COG driver), also a
-temporary file beside the target, and renames that onto the target. Any failure, Ctrl-C or
+temporary file beside the target, adds internal overviews to it
+(:mod:`pifnet_engine.raster.overviews`), and renames it onto the target. Any failure, Ctrl-C or
 SIGTERM before the rename removes every temporary file, so a partial output never exists.
+
+Display: the output names its red/green/blue bands (:mod:`pifnet_engine.raster.rgb`) in the
+dataset tags ``PIFNET_RGB_BANDS``/``PIFNET_RGB_KIND``, and ``commit`` writes the QGIS style
+``out.qml`` beside ``out.tif`` (:mod:`pifnet_engine.raster.qgis_style`, stretch from the data),
+atomically, just before the raster's rename. A ``out.qml`` that is already there is replaced (or,
+when the output gets no style, removed) only with ``overwrite``.
 """
 
 from __future__ import annotations
@@ -22,8 +29,13 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
+from .atomic_file import write_atomic
 from .errors import OutputExistsError, UsageError
 from .raster.bands import BandInfo, band_tags_for_output
+from .raster.overviews import build_overviews, cog_overview_options, overview_levels
+from .raster.qgis_style import multiband_qml, style_path
+from .raster.rgb import RgbBands, choose_rgb_bands
+from .raster.stretch import band_stretches
 
 
 @dataclass(frozen=True)
@@ -53,13 +65,27 @@ class OutputSpec:
         return all(v == 1.0 for v in self.scales) and all(v == 0.0 for v in self.offsets)
 
     @cached_property
+    def rgb(self) -> RgbBands | None:
+        """The bands the output is displayed with, or None (fewer than three good bands)."""
+        return choose_rgb_bands(self.band_info)
+
+    @cached_property
+    def overview_levels(self) -> list[int]:
+        """Decimation factors of the internal overviews (empty for a small output)."""
+        return overview_levels(self.height, self.width)
+
+    @cached_property
     def bad_bands(self) -> np.ndarray:
         """(C,) bool, True for bad bands (written as nodata)."""
         return np.array([not g for g in self.band_info.good])
 
 
 def check_output_path(out: Path, inputs: list[Path], overwrite: bool) -> None:
-    """Refuse an output that equals an input, exists without ``overwrite``, or cannot be written."""
+    """Refuse an output that equals an input, exists without ``overwrite``, or cannot be written.
+
+    Its QGIS style file (``out.qml`` beside ``out.tif``), which the output would replace, counts as
+    part of it: an existing one is refused without ``overwrite`` too.
+    """
     out_abs = Path(os.path.abspath(out))
     for inp in inputs:
         if out_abs == Path(os.path.abspath(inp)) or (out.exists() and inp.exists() and
@@ -71,6 +97,12 @@ def check_output_path(out: Path, inputs: list[Path], overwrite: bool) -> None:
     if out.exists() and not overwrite:
         raise OutputExistsError(
             f"the output '{out}' already exists; choose another name or pass --overwrite to replace it")
+    style = style_path(out)
+    if style.exists() and not overwrite:
+        raise OutputExistsError(
+            f"the QGIS style '{style}' beside the output already exists (QGIS would draw the new raster "
+            f"with it, and the engine writes its own there); remove it, choose another output name or pass "
+            f"--overwrite to replace it")
     parent = out_abs.parent
     if not parent.is_dir():
         raise UsageError(f"the output folder '{parent}' does not exist; create it first")
@@ -132,7 +164,7 @@ class OutputTarget:
 
     def _write_metadata(self, ds: rasterio.io.DatasetWriter) -> None:
         s = self.spec
-        ds.update_tags(AREA_OR_POINT="Area", **s.tags)
+        ds.update_tags(AREA_OR_POINT="Area", **(s.rgb.tags() if s.rgb else {}), **s.tags)
         for b in range(s.count):
             ds.update_tags(b + 1, **band_tags_for_output(s.band_info, b))
             desc = s.band_info.descriptions[b]
@@ -148,29 +180,52 @@ class OutputTarget:
         self._ds.write(to_output_dtype(values, valid, self.spec), window=window)
 
     def commit(self) -> Path:
-        """Compress the temporary raster into the final format and rename it onto the target."""
+        """Compress the temporary raster into the final format, add overviews and the QGIS style, rename it onto the target."""
         assert self._ds is not None, "OutputTarget used outside its context"
         self._ds.close()
         self._ds = None
-        kind = np.dtype(self.spec.dtype).kind
+        spec = self.spec
+        kind = np.dtype(spec.dtype).kind
         options = {"COMPRESS": "DEFLATE", "PREDICTOR": "3" if kind == "f" else "2",
-                   "BIGTIFF": "IF_SAFER", "NUM_THREADS": "ALL_CPUS", "BLOCKSIZE": "256"}
-        if self.spec.cog:
-            rasterio.shutil.copy(self.raw_path, self.final_tmp, driver="COG", **options)
+                   "BIGTIFF": "IF_SAFER", "NUM_THREADS": "ALL_CPUS"}
+        if spec.cog:
+            rasterio.shutil.copy(self.raw_path, self.final_tmp, driver="COG", BLOCKSIZE="256",
+                                 **cog_overview_options(spec.overview_levels), **options)
         else:
-            options.pop("BLOCKSIZE")
             rasterio.shutil.copy(self.raw_path, self.final_tmp, driver="GTiff", TILED="YES",
                                  BLOCKXSIZE="256", BLOCKYSIZE="256", INTERLEAVE="BAND", **options)
-        if self.path.exists() and not self.overwrite:
-            raise OutputExistsError(
-                f"the output '{self.path}' appeared while fusing; pass --overwrite to replace it")
+            build_overviews(self.final_tmp, spec.overview_levels)
+        style_text = self._style_text()
+        style = style_path(self.path)
+        for existing in (self.path, style):
+            if existing.exists() and not self.overwrite:
+                raise OutputExistsError(
+                    f"the output '{existing}' appeared while fusing; pass --overwrite to replace it")
         for stale in (self.path.with_name(self.path.name + ".aux.xml"),
                       self.path.with_name(self.path.name + ".ovr")):
             if self.overwrite and stale.exists():
                 stale.unlink()
-        os.replace(self.final_tmp, self.path)
+        if style_text is None:
+            style.unlink(missing_ok=True)  # a style of an earlier output (overwrite was checked above)
+        else:
+            write_atomic(style, style_text)
+        try:
+            os.replace(self.final_tmp, self.path)
+        except BaseException:
+            if style_text is not None:
+                style.unlink(missing_ok=True)  # no style without its raster
+            raise
         self._cleanup()
         return self.path
+
+    def _style_text(self) -> str | None:
+        """The QGIS style for the compressed temporary raster, None without display bands."""
+        rgb = self.spec.rgb
+        if rgb is None or style_path(self.path) == self.path:  # no style for an output named *.qml
+            return None
+        with rasterio.open(self.final_tmp) as ds:
+            red, green, blue = band_stretches(ds, rgb.bands)
+        return multiband_qml(rgb, (red, green, blue))
 
     def _cleanup(self) -> None:
         if self._ds is not None:

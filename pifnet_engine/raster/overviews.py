@@ -1,0 +1,50 @@
+"""Internal overviews (reduced-resolution copies inside the .tif) so that QGIS opens a large output quickly.
+
+One rule for both output formats: factors 2, 4, 8, ... are added until the smallest overview's
+shorter side is below :data:`MIN_SIDE_PX` (a raster whose shorter side already is gets none),
+averaged with GDAL's ``average`` resampling, which skips nodata pixels (NaN or the nodata value)
+and gives nodata where a whole cell is nodata. A GeoTIFF gets them with :func:`build_overviews`
+on the compressed copy before it is renamed onto the target (GDAL computes them block by block
+within the caller's ``GDAL_CACHEMAX``, compressed like the full resolution); the COG driver
+builds its own from the creation options of :func:`cog_overview_options`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import rasterio
+from rasterio.enums import Resampling
+
+#: Overviews stop once the shorter side of the smallest one is below this (pixels).
+MIN_SIDE_PX = 256
+
+
+def overview_levels(height: int, width: int, min_side_px: int = MIN_SIDE_PX) -> list[int]:
+    """Decimation factors ``[2, 4, ...]`` for a ``height`` x ``width`` px raster (empty for a small one)."""
+    levels: list[int] = []
+    factor = 1
+    while math.ceil(min(height, width) / factor) >= min_side_px:
+        factor *= 2
+        levels.append(factor)
+    return levels
+
+
+def build_overviews(path: Path, levels: list[int]) -> None:
+    """Add internal ``average`` overviews at ``levels`` to the GeoTIFF at ``path`` (in place).
+
+    Uses every CPU for the averaging (``GDAL_NUM_THREADS``); the caller's other GDAL settings,
+    ``GDAL_CACHEMAX`` included, stay as they are.
+    """
+    if not levels:
+        return
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"), rasterio.open(path, "r+") as ds:
+        ds.build_overviews(levels, Resampling.average)
+
+
+def cog_overview_options(levels: list[int]) -> dict[str, str]:
+    """COG driver creation options that give the same overviews as :func:`build_overviews` would."""
+    if not levels:
+        return {"OVERVIEWS": "NONE"}
+    return {"OVERVIEWS": "AUTO", "OVERVIEW_COUNT": str(len(levels)), "RESAMPLING": "AVERAGE"}

@@ -1,0 +1,88 @@
+"""Internal overviews of the output raster: which levels, inside the .tif, nodata kept out of the averages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+from pifnet_engine.raster.overviews import overview_levels
+from tests.engine.writer_helpers import band_info, make_spec, write_output
+
+
+def test_levels_stop_once_the_shorter_side_is_below_256_px() -> None:
+    assert overview_levels(1024, 1024) == [2, 4, 8]
+    assert overview_levels(2048, 3000) == [2, 4, 8, 16]
+    assert overview_levels(256, 5000) == [2]
+    assert overview_levels(255, 100000) == []
+    assert overview_levels(100, 120) == []
+
+
+@pytest.mark.parametrize("cog", [False, True], ids=["gtiff", "cog"])
+def test_large_output_has_internal_average_overviews(tmp_path: Path, cog: bool) -> None:
+    rng = np.random.default_rng(0)
+    values = rng.uniform(0.1, 0.5, (2, 1024, 1024)).astype(np.float32)
+    valid = np.ones((1024, 1024), bool)
+    out = write_output(tmp_path / "out.tif", make_spec(1024, 1024, band_info(2), cog=cog), values, valid)
+    with rasterio.open(out) as ds:
+        assert ds.overviews(1) == ds.overviews(2) == [2, 4, 8]
+        assert ds.tags()["PIFNET_RATIO"] == "3"  # metadata survives the overview build
+        assert ds.tags(ns="IMAGE_STRUCTURE")["COMPRESSION"] == "DEFLATE"
+    with rasterio.open(out, overview_level=0) as ovr:
+        assert ovr.shape == (512, 512)
+        expected = values.reshape(2, 512, 2, 512, 2).mean(axis=(2, 4))
+        np.testing.assert_allclose(ovr.read(), expected, rtol=1e-6)
+    # Internal: nothing beside the .tif (no .ovr, no .aux.xml, no temporary file; two bands get no style).
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tif"]
+
+
+@pytest.mark.parametrize("cog", [False, True], ids=["gtiff", "cog"])
+def test_small_output_has_no_overviews(tmp_path: Path, cog: bool) -> None:
+    values = np.full((3, 100, 120), 0.25, np.float32)
+    out = write_output(tmp_path / "out.tif", make_spec(100, 120, band_info(3), cog=cog), values,
+                       np.ones((100, 120), bool))
+    with rasterio.open(out) as ds:
+        assert ds.overviews(1) == []
+
+
+@pytest.mark.parametrize(("dtype", "nodata"), [("float32", float("nan")), ("float32", -9999.0),
+                                              ("int16", -32768.0)], ids=["nan", "minus9999", "int16"])
+@pytest.mark.parametrize("cog", [False, True], ids=["gtiff", "cog"])
+def test_nodata_does_not_bleed_into_overviews(tmp_path: Path, dtype: str, nodata: float, cog: bool) -> None:
+    """In every 2x2 cell the top-left pixel is nodata: the overview is the mean of the other three;
+    the first 64 columns are all nodata: nodata in the overview too."""
+    size = 512
+    rng = np.random.default_rng(1)
+    values = rng.uniform(100.0, 200.0, (1, size, size)).astype(np.float32)
+    if dtype == "int16":
+        values = np.rint(values)
+    valid = np.ones((size, size), bool)
+    valid[0::2, 0::2] = False
+    valid[:, :64] = False
+    out = write_output(tmp_path / "out.tif", make_spec(size, size, band_info(1), dtype=dtype, nodata=nodata, cog=cog),
+                       values, valid)
+    with rasterio.open(out) as ds:
+        assert ds.overviews(1) == [2, 4]
+    with rasterio.open(out, overview_level=0) as ovr:
+        got = ovr.read(1).astype(np.float64)
+        got_valid = ovr.read_masks(1) > 0
+    cells = np.where(valid, values[0], np.nan).reshape(size // 2, 2, size // 2, 2)
+    expected = _nanmean_cells(cells)
+    assert not got_valid[:, :32].any()
+    assert got_valid[:, 32:].all()
+    if np.isnan(nodata):
+        assert np.isnan(got[:, :32]).all()
+    else:
+        assert (got[:, :32] == nodata).all()
+    tolerance = 0.5 if dtype == "int16" else 1e-3  # integer averages are rounded
+    np.testing.assert_allclose(got[:, 32:], expected[:, 32:], atol=tolerance)
+
+
+def _nanmean_cells(cells: np.ndarray) -> np.ndarray:
+    """(h, 2, w, 2) with NaN for nodata -> (h, w) mean of the valid values (NaN where none)."""
+    total = np.nansum(cells, axis=(1, 3))
+    count = np.isfinite(cells).sum(axis=(1, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)

@@ -32,7 +32,7 @@ from .errors import DeviceError, InputDataError, UsageError
 from .grid import GridPlan, plan_grid
 from .methods import FusionMethod, PairSpec, StatsBatch, create_method
 from .pairing import PairReader, block_all, block_mean
-from . import preflight
+from . import preflight, stopping
 from .progress import Reporter
 from .raster.source import FILL_RADIUS_PX, RasterSource, open_raster
 from .sanity import check_fused_batch
@@ -197,6 +197,7 @@ def _stats_pass(job: Job, tiles: list[Tile], reporter: Reporter, f0: float, f1: 
     total = len(tiles)
     reach = layout.overlap_px + layout.halo_px
     for n, tile in enumerate(tiles, start=1):
+        stopping.check()
         core = Window(tile.read.col_off + reach, tile.read.row_off + reach, layout.tile_px, layout.tile_px)
         hsi_core = Window(tile.hsi_read.col_off + reach // r, tile.hsi_read.row_off + reach // r,
                           layout.tile_px // r, layout.tile_px // r)
@@ -301,6 +302,7 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
             try:
                 done = 0
                 for batch in _batches(tiles, job.batch_size):
+                    stopping.check()
                     where = _windows_text(layout, batch)
                     with doing(f"reading {where} of the inputs"):
                         pairs = [reader.read(t.read, t.hsi_read) for t in batch]
@@ -338,7 +340,7 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
             with doing(f"making the quality report of '{path}' {RASTER_COMPLETE}"):
                 result.report_files, result.summary = write_report(
                     report_request, report_paths,
-                    lambda f, message: reporter.progress("report", end + (1.0 - end) * f, total, total, message))
+                    lambda f, message: _report_progress(reporter, end + (1.0 - end) * f, total, message))
         except InputDataError as exc:  # the data do not allow a report (e.g. a sliver of overlap): say so
             reporter.warning(f"no quality report: {exc}")
             for stale in report_paths.all():  # (only --overwrite lets an older report exist here)
@@ -350,6 +352,11 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
     reporter.progress("finalize", 1.0, total, total, "done")
     reporter.done(str(path), time.monotonic() - t0, result.report_files or None, result.summary)
     return result
+
+
+def _report_progress(reporter: Reporter, fraction: float, total: int, message: str) -> None:
+    stopping.check()  # the report's chunks are the windows of its passes
+    reporter.progress("report", fraction, total, total, message)
 
 
 def _windows_text(layout: TileLayout, batch: list[Tile]) -> str:

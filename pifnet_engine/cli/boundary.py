@@ -32,12 +32,9 @@ import click
 from ..activity import RASTER_COMPLETE, activity_of
 from ..errors import InternalError, OutOfMemoryError, PifnetError, SystemIOError
 from ..progress import make_reporter
+from ..stopping import Terminated
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Terminated(BaseException):
-    """Raised from the SIGTERM handler so that cleanup runs as for Ctrl-C."""
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

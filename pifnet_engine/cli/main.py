@@ -9,20 +9,14 @@ Ctrl-C exits 130 and SIGTERM 143, after the ``finally`` blocks removed every tem
 
 from __future__ import annotations
 
-import signal
 import sys
-from types import FrameType
 
 import click
 
 from .. import __version__
 from ..errors import PifnetError
 from ..progress import Reporter, make_reporter
-from .boundary import Terminated
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise Terminated()
+from ..stopping import Terminated, install_handlers
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,7 +62,7 @@ def _reporter_from_argv(argv: list[str]) -> Reporter:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     args = list(sys.argv[1:] if argv is None else argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    install_handlers()
     try:
         # Not standalone, click returns (not raises) the code of a click.exceptions.Exit, which is
         # how a guarded command ends after reporting its error.

@@ -36,3 +36,21 @@ def test_signal_mid_fusion_leaves_no_file(tmp_path: Path, sig: int, code: int) -
     assert last["event"] == "error" and last["exit_code"] == code and "nothing was written" in last["message"]
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hsi.tif", "msi.tif"]
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_whose_exception_was_lost_still_stops_the_run(tmp_path: Path, monkeypatch, sig: int,
+                                                              code: int) -> None:
+    """Python drops an exception a signal handler raises inside a __del__ or a C callback; the
+    recorded signal then stops the run at the next window anyway (it once exited 0 in CI)."""
+    from click.testing import CliRunner
+
+    from pifnet_engine import stopping
+    from pifnet_engine.cli.main import cli
+
+    pair = make_pair(tmp_path, bands=12, fine=(96, 96))
+    monkeypatch.setattr(stopping, "_received", [sig])  # received, its exception lost
+    out = tmp_path / "out.tif"
+    result = CliRunner().invoke(cli, ["fuse", str(pair.hsi), str(pair.msi), "-o", str(out), "--method", "gsa"])
+    assert result.exit_code == code and "nothing was written" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hsi.tif", "msi.tif"]

@@ -18,7 +18,8 @@ def test_a_sliver_of_overlap(tmp_path: Path):
     with rasterio.open(pair.msi) as ds:
         data, t = ds.read(), ds.transform
     sliver = write_raster(tmp_path / "sliver.tif", data[:, :, :5], t @ rasterio.Affine.translation(94, 0))
-    code, err = run(["fuse", str(pair.hsi), str(sliver), "-o", str(tmp_path / "b.tif"), "--method", "bicubic"])
+    code, err = run(["fuse", str(pair.hsi), str(sliver), "-o", str(tmp_path / "b.tif"), "--method", "bicubic"],
+                    report=True)
     assert code == 0 and "Warning: no quality report" in err and "no whole HSI pixel" in err
     with rasterio.open(tmp_path / "b.tif") as ds:
         assert (ds.width, ds.height, ds.count) == (2, 96, 12)

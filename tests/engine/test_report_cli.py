@@ -66,7 +66,7 @@ def test_fuse_writes_report_html_json_and_quicklook(tmp_path: Path):
 
 def test_existing_report_files_are_refused_and_nothing_is_written(tmp_path: Path):
     (tmp_path / "out.report.html").write_text("the analyst's notes")
-    code, err = run(["fuse", str(HSI), str(MSI), "-o", str(tmp_path / "out.tif"), "--progress", "none"])
+    code, err = run(["fuse", str(HSI), str(MSI), "-o", str(tmp_path / "out.tif"), "--progress", "none"], report=True)
     assert code == 2 and "out.report.html' already exists" in err and "--overwrite" in err and "--no-report" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.report.html"]
     assert (tmp_path / "out.report.html").read_text() == "the analyst's notes"
@@ -81,7 +81,7 @@ def test_no_report_with_overwrite_removes_an_older_report(tmp_path: Path):
 
 def test_bad_msi_srf_is_refused_before_fusing(tmp_path: Path):
     code, err = run(["fuse", str(HSI), str(MSI), "-o", str(tmp_path / "out.tif"), "--msi-srf", "sentinel9",
-                     "--progress", "none"])
+                     "--progress", "none"], report=True)
     assert code == 1 and "unknown sensor 'sentinel9'" in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
 
@@ -119,14 +119,14 @@ def test_json_progress_reports_the_files_and_a_failed_report_keeps_the_raster(tm
     def no_block(request, progress=None):
         raise InputDataError("no whole HSI pixel lies inside the fused output")
     monkeypatch.setattr(report_pkg, "build_report", no_block)
-    code, err = run(["fuse", str(pair.hsi), str(pair.msi), "-o", str(tmp_path / "b.tif"), "--progress", "none"])
+    code, err = run(["fuse", str(pair.hsi), str(pair.msi), "-o", str(tmp_path / "b.tif"), "--progress", "none"], report=True)
     assert code == 0 and err.startswith("Warning: no quality report: the fused raster") and "pifnet-engine report" in err
     assert (tmp_path / "b.tif").exists() and not (tmp_path / "b.report.json").exists()
 
     def disk_full(request, progress=None):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "c.report.html"))
     monkeypatch.setattr(report_pkg, "build_report", disk_full)
-    code, err = run(["fuse", str(pair.hsi), str(pair.msi), "-o", str(tmp_path / "c.tif"), "--progress", "none"])
+    code, err = run(["fuse", str(pair.hsi), str(pair.msi), "-o", str(tmp_path / "c.tif"), "--progress", "none"], report=True)
     assert code == 3 and "no space left" in err and "the raster itself is complete" in err and err.count("\n") == 1
     with rasterio.open(tmp_path / "c.tif") as ds:  # complete, readable
         assert np.isfinite(ds.read()).any()

@@ -150,16 +150,21 @@ def ssim(ref: Any, est: Any, data_range: float | None = None, valid: Any | None 
 def sam(ref: Any, est: Any, valid: Any | None = None) -> float:
     """Mean spectral angle between reference and estimate spectra over valid pixels, degrees."""
     x, y, mask = _prepare(ref, est, valid)
-    xs, ys = x[:, mask], y[:, mask]
-    nx, ny = np.linalg.norm(xs, axis=0), np.linalg.norm(ys, axis=0)
-    ok = (nx > 0) & (ny > 0)
-    if not ok.any():
+    angles = spectral_angles_deg(x[:, mask], y[:, mask])
+    if angles.size == 0:
         raise InputDataError(
             "SAM: every valid pixel has a zero spectrum in one image; nothing to compare"
         )
+    return float(angles.mean())
+
+
+def spectral_angles_deg(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """(C, N) and (C, N) -> (M,) angles in degrees between the spectra, for the M pixels where
+    neither has zero norm (2 atan2(|u - v|, |u + v|) of the unit spectra)."""
+    nx, ny = np.linalg.norm(xs, axis=0), np.linalg.norm(ys, axis=0)
+    ok = (nx > 0) & (ny > 0)
     ux, uy = xs[:, ok] / nx[ok], ys[:, ok] / ny[ok]
-    angle = 2.0 * np.arctan2(np.linalg.norm(ux - uy, axis=0), np.linalg.norm(ux + uy, axis=0))
-    return float(np.degrees(angle).mean())
+    return np.degrees(2.0 * np.arctan2(np.linalg.norm(ux - uy, axis=0), np.linalg.norm(ux + uy, axis=0)))
 
 
 def ergas(ref: Any, est: Any, ratio: float, valid: Any | None = None) -> float:

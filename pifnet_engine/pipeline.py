@@ -282,9 +282,8 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
         layout = job.layout
         preflight.check_memory(layout.window_px, layout.window_px - layout.tile_px, job.hsi.count, job.batch_size,
                      job.method.work_bytes_per_pixel_band, preflight.available_memory_bytes())
-        out_h, out_w = job.plan.out_shape
-        out_dtype = "float32" if request.dtype == "float32" else job.hsi.dtype.name
-        disk_warning = preflight.check_disk(out.resolve().parent, out_h, out_w, job.hsi.count, out_dtype)
+        size = output_spec(job)  # sizes and data type only: the tags are complete after the statistics
+        disk_warning = preflight.check_disk(out.resolve().parent, size.height, size.width, size.count, size.dtype)
         for message in (*job.plan.warnings, *([disk_warning] if disk_warning else [])):
             reporter.warning(message)
         tiles = layout.tiles()
@@ -343,12 +342,9 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
                     lambda f, message: _report_progress(reporter, end + (1.0 - end) * f, total, message))
         except InputDataError as exc:  # the data do not allow a report (e.g. a sliver of overlap): say so
             reporter.warning(f"no quality report: {exc}")
-            for stale in report_paths.all():  # (only --overwrite lets an older report exist here)
-                stale.unlink(missing_ok=True)
-    else:
-        for stale in report_paths.all():  # never leave an older run's report beside a new raster
-            if request.overwrite and stale.exists():
-                stale.unlink()
+            report_paths.remove()  # (only --overwrite lets an older report exist here)
+    elif request.overwrite:
+        report_paths.remove()  # never leave an older run's report beside a new raster
     reporter.progress("finalize", 1.0, total, total, "done")
     reporter.done(str(path), time.monotonic() - t0, result.report_files or None, result.summary)
     return result

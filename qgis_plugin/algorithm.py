@@ -27,7 +27,6 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
 from .engine_check import checked_engine
 from .engine_env import engine_environment
@@ -36,7 +35,7 @@ from .errors import PluginError
 from .feedback_sink import EventSink
 from .file_identity import file_state
 from .help_text import FUSE_HELP_HTML, FUSE_HELP_URL, one_line
-from .icons import plugin_icon, plugin_icon_path
+from .icons import PluginIcon
 from .layers import layer_file_path, refuse_input_as_output, refuse_same_inputs
 from .options import DEVICES, DTYPES, METHODS, REPORT_LABEL, FuseOptions, build_fuse_argv, refuse_unused_weights
 from .outcome import classify_outcome
@@ -57,7 +56,7 @@ def _tr(text: str) -> str:
     return QCoreApplication.translate("PifnetFuse", text)
 
 
-class FuseAlgorithm(QgsProcessingAlgorithm):
+class FuseAlgorithm(PluginIcon, QgsProcessingAlgorithm):
     """Fuse HSI+MSI by running ``pifnet-engine fuse`` as an external program."""
 
     HSI = "HSI"
@@ -94,12 +93,6 @@ class FuseAlgorithm(QgsProcessingAlgorithm):
 
     def helpUrl(self) -> str:
         return FUSE_HELP_URL
-
-    def icon(self) -> QIcon:
-        return plugin_icon()
-
-    def svgIconPath(self) -> str:
-        return plugin_icon_path()
 
     def tags(self) -> list[str]:
         return ["hyperspectral", "multispectral", "fusion", "data fusion", "sharpening", "pansharpening",

@@ -26,7 +26,6 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
 from .algorithm import DEVICE_LABELS
 from .engine_check import checked_trainer
@@ -39,7 +38,7 @@ from .fit_files import manifest_verdict
 from .fit_options import STARTS, FitOptions, build_fit_argv, check_resumable, fit_warnings
 from .fit_outcome import classify_fit_outcome
 from .help_text import FIT_HELP_HTML, FIT_HELP_URL, one_line
-from .icons import plugin_icon, plugin_icon_path
+from .icons import PluginIcon
 from .layers import layer_file_path, refuse_input_as_output, refuse_same_inputs
 from .options import DEVICES
 from .parameters import add_advanced_parameters, optional_int, parameter_problem, refuse_missing_folder
@@ -75,7 +74,7 @@ class FitResult:
     ahead_of_gsa: bool | None
 
 
-class FitAlgorithm(QgsProcessingAlgorithm):
+class FitAlgorithm(PluginIcon, QgsProcessingAlgorithm):
     """Fit PIF-Net to one HSI+MSI pair by running ``pifnet-train fit`` as an external program."""
 
     HSI = "HSI"
@@ -111,12 +110,6 @@ class FitAlgorithm(QgsProcessingAlgorithm):
 
     def helpUrl(self) -> str:
         return FIT_HELP_URL
-
-    def icon(self) -> QIcon:
-        return plugin_icon()
-
-    def svgIconPath(self) -> str:
-        return plugin_icon_path()
 
     def tags(self) -> list[str]:
         return ["hyperspectral", "multispectral", "fusion", "training", "fit", "fine-tune", "pifnet", "weights",

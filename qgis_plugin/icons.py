@@ -18,3 +18,13 @@ def plugin_icon_path() -> str:
 def plugin_icon() -> QIcon:
     """The icon as a QIcon (QGIS draws the SVG at any size)."""
     return QIcon(plugin_icon_path())
+
+
+class PluginIcon:
+    """Mixin (first base) giving a QGIS provider or algorithm the plugin's icon."""
+
+    def icon(self) -> QIcon:
+        return plugin_icon()
+
+    def svgIconPath(self) -> str:
+        return plugin_icon_path()

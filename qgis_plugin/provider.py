@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from processing.core.ProcessingConfig import ProcessingConfig
 from qgis.core import QgsProcessingProvider
-from qgis.PyQt.QtGui import QIcon
 
 from .algorithm import FuseAlgorithm
 from .fit_algorithm import FitAlgorithm
 from .fitfuse_algorithm import FitFuseAlgorithm
-from .icons import plugin_icon, plugin_icon_path
+from .icons import PluginIcon
 from .settings import register_settings, unregister_settings
 from .version import PLUGIN_VERSION
 
 
-class PifnetProvider(QgsProcessingProvider):
+class PifnetProvider(PluginIcon, QgsProcessingProvider):
     """Runs the external ``pifnet-engine`` and ``pifnet-train``; raster outputs are GeoTIFF files only."""
 
     def id(self) -> str:
@@ -28,12 +27,6 @@ class PifnetProvider(QgsProcessingProvider):
 
     def versionInfo(self) -> str:
         return PLUGIN_VERSION
-
-    def icon(self) -> QIcon:
-        return plugin_icon()
-
-    def svgIconPath(self) -> str:
-        return plugin_icon_path()
 
     def load(self) -> bool:
         ProcessingConfig.settingIcons[self.name()] = self.icon()

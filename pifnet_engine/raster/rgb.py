@@ -15,6 +15,7 @@ plugin and the engine run in different Pythons and may not import each other.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .bands import BandInfo
@@ -44,23 +45,31 @@ class RgbBands:
                 "PIFNET_RGB_KIND": "true_colour" if self.true_colour else "first_good_bands"}
 
 
-def choose_rgb_bands(info: BandInfo) -> RgbBands | None:
-    """The display bands of a raster with band metadata ``info`` (see the module docstring).
+def nearest_good_bands(wavelengths_nm: Sequence[float] | None, good: Sequence[bool],
+                       targets_nm: Sequence[float], max_offset_nm: float = MAX_OFFSET_NM) -> list[int] | None:
+    """0-based good bands nearest each target wavelength (smallest ``|centre - target|``; a tie goes
+    to the lower band), or None when the wavelengths are unknown or a target has no good band within
+    ``max_offset_nm``."""
+    if wavelengths_nm is None:
+        return None
+    known = [b for b in range(len(good)) if good[b] and math.isfinite(wavelengths_nm[b])]
+    if not known:
+        return None
+    chosen = []
+    for target in targets_nm:
+        offset, band = min((abs(wavelengths_nm[b] - target), b) for b in known)
+        if offset > max_offset_nm:
+            return None
+        chosen.append(band)
+    return chosen
 
-    Nearest means smallest ``|centre - target|`` in nm; a tie goes to the lower band number.
-    """
+
+def choose_rgb_bands(info: BandInfo) -> RgbBands | None:
+    """The display bands of a raster with band metadata ``info`` (see the module docstring)."""
     good = [b for b in range(info.count) if info.good[b]]
     if len(good) < 3:
         return None
-    wl = info.wavelengths_nm
-    known = [b for b in good if wl is not None and math.isfinite(wl[b])]
-    if wl is not None and known:
-        chosen = []
-        for target in TRUE_COLOUR_NM:
-            offset, band = min((abs(wl[b] - target), b) for b in known)
-            if offset > MAX_OFFSET_NM:
-                break
-            chosen.append(band + 1)
-        else:
-            return RgbBands(chosen[0], chosen[1], chosen[2], true_colour=True)
+    picks = nearest_good_bands(info.wavelengths_nm, info.good, TRUE_COLOUR_NM)
+    if picks is not None:
+        return RgbBands(picks[0] + 1, picks[1] + 1, picks[2] + 1, true_colour=True)
     return RgbBands(good[0] + 1, good[1] + 1, good[2] + 1, true_colour=False)

@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from ..metrics import spectral_angles_deg
+
 
 class BandErrors:
     """Accumulates the errors of ``est`` against ``ref`` for ``bands`` bands.
@@ -39,9 +41,9 @@ class BandErrors:
         self.ref_sum += x.sum(axis=1)
         self.ref_max = np.maximum(self.ref_max, x.max(axis=1))
         self.pixels += x.shape[1]
-        self.angle_sum += float(spectral_angles_deg(x, y).sum())
-        self.angle_pixels += int(np.count_nonzero((np.linalg.norm(x, axis=0) > 0)
-                                                  & (np.linalg.norm(y, axis=0) > 0)))
+        angles = spectral_angles_deg(x, y)
+        self.angle_sum += float(angles.sum())
+        self.angle_pixels += angles.size
 
     def result(self, ratio: float) -> dict[str, object]:
         """``{"pixels", "psnr_db", "sam_deg", "ergas", "per_band": {"psnr_db", "rmse", "mean"}}``.
@@ -65,15 +67,6 @@ class BandErrors:
             "per_band": {"psnr_db": [_num(v) for v in band_psnr], "rmse": [_num(v) for v in np.sqrt(mse)],
                          "mean": [_num(v) for v in mean]},
         }
-
-
-def spectral_angles_deg(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(C, N) x (C, N) -> (N,) angle between the spectra in degrees; pixels where either has zero
-    norm are left out of the result."""
-    nx, ny = np.linalg.norm(x, axis=0), np.linalg.norm(y, axis=0)
-    ok = (nx > 0) & (ny > 0)
-    u, v = x[:, ok] / nx[ok], y[:, ok] / ny[ok]
-    return np.degrees(2.0 * np.arctan2(np.linalg.norm(u - v, axis=0), np.linalg.norm(u + v, axis=0)))
 
 
 def _num(value: float) -> float | None:

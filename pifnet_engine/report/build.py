@@ -118,7 +118,8 @@ def build_report(req: ReportRequest, progress: Progress | None = None) -> Report
             "hsi_bands": {"wavelength_nm": wl, "good": list(info.good)},
             "spatial_consistency": cons.spatial,
             "spectral_consistency": cons.spectral,
-            "responses_used": cons.responses.as_dict(wl),
+            "responses_used": (cons.responses.as_dict(wl) if cons.responses is not None
+                               else {"source": "none", "skipped": cons.estimate_error}),
             "estimated_responses": (cons.estimated.as_dict(wl) if cons.estimated is not None
                                     else {"skipped": cons.estimate_error}),
             "qnr": cons.qnr,

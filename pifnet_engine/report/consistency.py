@@ -45,7 +45,7 @@ class Consistency:
     spatial: dict[str, object]
     spectral: dict[str, object]
     qnr: dict[str, object]
-    responses: Responses
+    responses: Responses | None
     estimated: Responses | None
     estimate_error: str | None
     error_map: np.ndarray
@@ -123,7 +123,5 @@ def check_consistency(plan: GridPlan, hsi: RasterSource, msi: RasterSource, fuse
     else:
         spectral_result = {"compared": f"fused through the MSI's responses ({responses.source}) vs MSI",
                            "bands": list(names), **spectral.result(r)}
-    return Consistency(region, spatial_result, spectral_result, qnr.result(),
-                       responses if responses is not None else Responses("none", names, np.zeros((len(names), hsi.count)),
-                                                                         np.zeros(len(names))),
-                       estimated, estimate_error, emap, step)
+    return Consistency(region, spatial_result, spectral_result, qnr.result(), responses, estimated,
+                       estimate_error, emap, step)

@@ -39,6 +39,11 @@ class ReportPaths:
                     f"the report file '{p}' already exists; choose another output name, pass --overwrite to "
                     "replace it, or --no-report to write no report")
 
+    def remove(self) -> None:
+        """Delete those that exist (an older run's report, where the new raster gets none)."""
+        for p in self.all():
+            p.unlink(missing_ok=True)
+
     def write(self, json_text: str, html_text: str, png: bytes) -> None:
         write_atomic(self.quicklook, png)
         write_atomic(self.json, json_text)

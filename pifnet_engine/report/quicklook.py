@@ -6,9 +6,10 @@ Pillow alone would mean drawing them by hand). Every image comes from a decimate
 (``DatasetReader.read(out_shape=...)``, which GDAL serves from overviews when the raster has them),
 at most ``PANEL_PX`` pixels a side, so memory does not grow with the scene.
 
-Colours: true colour from the bands nearest 640 / 550 / 470 nm; a second row in false colour
-(NIR 860 / red 650 / green 550 nm) when the HSI has a band within 40 nm of 860 nm. Each channel is
-stretched between its 2nd and 98th percentile; the HSI and the fused image share the fused image's
+Colours: true colour from the bands nearest 640 / 550 / 470 nm (the rule of
+:func:`pifnet_engine.raster.rgb.nearest_good_bands`, which the output's QGIS style uses too); a second
+row in false colour (NIR 860 / red 650 / green 550 nm) when the HSI has a band within 40 nm of
+860 nm. Each channel is stretched by the 2-98 % cumulative cut of :mod:`pifnet_engine.raster.stretch`; the HSI and the fused image share the fused image's
 stretch (same unit), the MSI has its own.
 """
 
@@ -21,36 +22,16 @@ import numpy as np
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 
+from ..raster.rgb import TRUE_COLOUR_NM, nearest_good_bands
 from ..raster.source import RasterSource
+from ..raster.stretch import cumulative_cut, sample_shape
 from .region import ReportRegion
 
 #: Longest side of each panel's image (pixels).
 PANEL_PX = 480
-TRUE_COLOUR_NM = (640.0, 550.0, 470.0)
 FALSE_COLOUR_NM = (860.0, 650.0, 550.0)
-#: How far (nm) a band may be from a wanted wavelength.
-MAX_DISTANCE_NM = 40.0
-STRETCH_PERCENT = (2.0, 98.0)
-
-
-def nearest_bands(wavelengths_nm: Sequence[float] | None, good: Sequence[bool],
-                  targets_nm: Sequence[float], max_distance_nm: float = MAX_DISTANCE_NM) -> list[int] | None:
-    """0-based good bands nearest each target wavelength; None when wavelengths are unknown or a
-    target has no good band within ``max_distance_nm``."""
-    if wavelengths_nm is None:
-        return None
-    wl = np.asarray(wavelengths_nm, np.float64)
-    ok = np.asarray(good, bool) & np.isfinite(wl)
-    if not ok.any():
-        return None
-    picks = []
-    for t in targets_nm:
-        d = np.where(ok, np.abs(wl - t), np.inf)
-        i = int(np.argmin(d))
-        if d[i] > max_distance_nm:
-            return None
-        picks.append(i)
-    return picks
+#: How far (nm) an MSI band may be from a wanted wavelength (MSI bands are broad).
+MSI_MAX_OFFSET_NM = 60.0
 
 
 def _read(source: RasterSource, window: Window, bands: list[int], shape: tuple[int, int]) -> np.ndarray:
@@ -64,20 +45,10 @@ def _read(source: RasterSource, window: Window, bands: list[int], shape: tuple[i
     return values * scales + offsets
 
 
-def _shape(window: Window, panel_px: int) -> tuple[int, int]:
-    h, w = int(window.height), int(window.width)
-    f = max(1.0, max(h, w) / panel_px)
-    return max(1, round(h / f)), max(1, round(w / f))
-
-
 def _limits(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = [], []
-    for band in img:
-        finite = band[np.isfinite(band)]
-        a, b = np.percentile(finite, STRETCH_PERCENT) if finite.size else (0.0, 1.0)
-        lo.append(a)
-        hi.append(b if b > a else a + 1.0)
-    return np.array(lo)[:, None, None], np.array(hi)[:, None, None]
+    """Per-channel (low, high) of the 2-98 % cumulative cut (the same stretch as the QGIS style)."""
+    cuts = [cumulative_cut(band, np.isfinite(band)) for band in img]
+    return (np.array([c.minimum for c in cuts])[:, None, None], np.array([c.maximum for c in cuts])[:, None, None])
 
 
 def _rgb(img: np.ndarray, limits: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -88,7 +59,7 @@ def _rgb(img: np.ndarray, limits: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
 
 
 def _msi_bands(msi: RasterSource, targets: Sequence[float]) -> tuple[list[int] | None, str]:
-    picks = nearest_bands(msi.band_info.wavelengths_nm, msi.band_info.good, targets, 60.0)
+    picks = nearest_good_bands(msi.band_info.wavelengths_nm, msi.band_info.good, targets, MSI_MAX_OFFSET_NM)
     if picks is not None:
         return picks, ""
     if targets == TRUE_COLOUR_NM and msi.count >= 3:
@@ -105,7 +76,7 @@ def render_quicklook(hsi: RasterSource, msi: RasterSource, fused: RasterSource, 
 
     info = hsi.band_info
     rows: list[tuple[str, list[int], list[int] | None, str]] = []
-    tc = nearest_bands(info.wavelengths_nm, info.good, TRUE_COLOUR_NM)
+    tc = nearest_good_bands(info.wavelengths_nm, info.good, TRUE_COLOUR_NM)
     if tc is None:
         good = [i for i, g in enumerate(info.good) if g]
         tc = (good[:3] if len(good) >= 3 else [good[0]] * 3)
@@ -114,15 +85,15 @@ def render_quicklook(hsi: RasterSource, msi: RasterSource, fused: RasterSource, 
         tc_name = "true colour"
     mb, mnote = _msi_bands(msi, TRUE_COLOUR_NM)
     rows.append((tc_name, tc, mb, mnote))
-    fc = nearest_bands(info.wavelengths_nm, info.good, FALSE_COLOUR_NM)
+    fc = nearest_good_bands(info.wavelengths_nm, info.good, FALSE_COLOUR_NM)
     if fc is not None:
         mb2, mnote2 = _msi_bands(msi, FALSE_COLOUR_NM)
         rows.append(("false colour (NIR/red/green)", fc, mb2, mnote2))
 
     fine_msi = Window(region.fine.col_off + region.msi_offset[1], region.fine.row_off + region.msi_offset[0],
                       region.fine.width, region.fine.height)
-    shape_f = _shape(region.fine, PANEL_PX)
-    shape_h = _shape(region.coarse, PANEL_PX)
+    shape_f = sample_shape(int(region.fine.height), int(region.fine.width), PANEL_PX)
+    shape_h = sample_shape(int(region.coarse.height), int(region.coarse.width), PANEL_PX)
     ncols = 4
     fig = Figure(figsize=(14.4, 3.6 * len(rows) + 0.6), dpi=100)
     fig.suptitle(title, fontsize=11)

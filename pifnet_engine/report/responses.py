@@ -13,7 +13,7 @@ accumulated window by window: memory is (C, C), never the scene. The non-negativ
 regularises the problem: on the demo pair (an MSI simulated through Sentinel-2A's responses,
 quantised to uint16) the estimated centroids are within 0.2 nm of the true ones and the weights
 within 4 % (L1) of them, while a smoothness penalty along wavelength only blurred the boxy
-Sentinel-2 responses (L1 error 17-24 % at a weight of 1e-3), so there is none. A ridge of
+Sentinel-2 responses (L1 error 9-24 % per band at a weight of 1e-3), so there is none. A ridge of
 1e-10 of the mean variance keeps the Cholesky factor defined for collinear bands.
 
 The weights carry the gain between the two rasters' units (their sum is 1 when both are

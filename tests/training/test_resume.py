@@ -75,12 +75,16 @@ def test_crash_between_checkpoints_then_resume_matches(tmp_path: Path, cave: Pat
     assert _losses(out) == pytest.approx(reference, rel=1e-6, abs=1e-7)
 
 
-def test_sigterm_checkpoints_exits_143_and_resumes(tmp_path: Path, cave: Path, reference: list[float]) -> None:
-    out = tmp_path / "run"
-    argv = [sys.executable, "-m", "training.cli", "train", "--scene", "cave", "--data", str(cave), "--out", str(out),
+def _train_argv(cave: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "training.cli", "train", "--scene", "cave", "--data", str(cave), "--out", str(out),
             "--hidden", "8", "--blocks", "1", "--d-state", "2", "--patch-size", "16", "--stride", "16",
             "--batch-size", "4", "--epochs", "3", "--val-every", "100", "--val-tile-size", "64",
-            "--device", "cpu", "--progress", "none", "--threads", "1"]
+            "--device", "cpu", "--progress", "none", "--threads", "1", *extra]
+
+
+def test_sigterm_checkpoints_exits_143_and_resumes(tmp_path: Path, cave: Path, reference: list[float]) -> None:
+    out = tmp_path / "run"
+    argv = _train_argv(cave, out)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     log = out / "train_log.csv"
@@ -97,13 +101,6 @@ def test_sigterm_checkpoints_exits_143_and_resumes(tmp_path: Path, cave: Path, r
     result = run_training(TrainRequest(values=tiny_values(out, cave, resume=True), explicit={"resume"}))
     assert result.step == 12
     assert _losses(out) == pytest.approx(reference, rel=1e-6, abs=1e-7)
-
-
-def _train_argv(cave: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "training.cli", "train", "--scene", "cave", "--data", str(cave), "--out", str(out),
-            "--hidden", "8", "--blocks", "1", "--d-state", "2", "--patch-size", "16", "--stride", "16",
-            "--batch-size", "4", "--epochs", "3", "--val-every", "100", "--val-tile-size", "64",
-            "--device", "cpu", "--progress", "none", "--threads", "1", *extra]
 
 
 def test_sigkill_during_checkpointing_then_resume_matches(tmp_path: Path, cave: Path, reference: list[float]) -> None:

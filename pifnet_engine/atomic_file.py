@@ -10,6 +10,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .activity import doing
+
 
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Write ``data`` (str: UTF-8) to ``path`` through a temporary file in the same folder.
@@ -20,17 +22,18 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     """
     path = Path(path)
     blob = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        _permissions_of_a_new_file(fd)
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with doing(f"writing '{path}'"):  # a failure names the file (a write's OSError names none)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            _permissions_of_a_new_file(fd)
+            with os.fdopen(fd, "wb") as f:
+                f.write(blob)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     _fsync_folder(path.parent)
 
 

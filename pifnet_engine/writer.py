@@ -29,10 +29,12 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
+from .activity import doing
 from .atomic_file import write_atomic
 from .errors import OutputExistsError, UsageError
 from .raster.bands import BandInfo, band_tags_for_output
-from .raster.overviews import build_overviews, cog_overview_options, overview_levels
+from .raster.gdal_failures import gdal_writes_checked
+from .raster.overviews import build_overviews, check_overviews, cog_overview_options, overview_levels
 from .raster.qgis_style import multiband_qml, style_path
 from .raster.rgb import RgbBands, choose_rgb_bands
 from .raster.stretch import band_stretches
@@ -177,24 +179,34 @@ class OutputTarget:
     def write(self, window: Window, values: np.ndarray, valid: np.ndarray) -> None:
         """Write (C, h, w) float32 physical ``values`` at ``window`` (output pixel indices)."""
         assert self._ds is not None, "OutputTarget used outside its context"
-        self._ds.write(to_output_dtype(values, valid, self.spec), window=window)
+        with gdal_writes_checked("writing a window"):
+            self._ds.write(to_output_dtype(values, valid, self.spec), window=window)
 
     def commit(self) -> Path:
         """Compress the temporary raster into the final format, add overviews and the QGIS style, rename it onto the target."""
         assert self._ds is not None, "OutputTarget used outside its context"
-        self._ds.close()
+        with doing(f"writing the last windows into the temporary output beside '{self.path}'"), \
+                gdal_writes_checked("flushing the temporary output"):
+            self._ds.close()  # writes the blocks still in GDAL's cache
         self._ds = None
         spec = self.spec
         kind = np.dtype(spec.dtype).kind
         options = {"COMPRESS": "DEFLATE", "PREDICTOR": "3" if kind == "f" else "2",
                    "BIGTIFF": "IF_SAFER", "NUM_THREADS": "ALL_CPUS"}
-        if spec.cog:
-            rasterio.shutil.copy(self.raw_path, self.final_tmp, driver="COG", BLOCKSIZE="256",
-                                 **cog_overview_options(spec.overview_levels), **options)
-        else:
-            rasterio.shutil.copy(self.raw_path, self.final_tmp, driver="GTiff", TILED="YES",
-                                 BLOCKXSIZE="256", BLOCKYSIZE="256", INTERLEAVE="BAND", **options)
-            build_overviews(self.final_tmp, spec.overview_levels)
+        with doing(f"compressing the output into a temporary file beside '{self.path}'"), \
+                gdal_writes_checked("compressing the output"):
+            if spec.cog:
+                rasterio.shutil.copy(self.raw_path, self.final_tmp, driver="COG", BLOCKSIZE="256",
+                                     **cog_overview_options(spec.overview_levels), **options)
+            else:
+                rasterio.shutil.copy(self.raw_path, self.final_tmp, driver="GTiff", TILED="YES",
+                                     BLOCKXSIZE="256", BLOCKYSIZE="256", INTERLEAVE="BAND", **options)
+        with doing(f"adding overviews to the compressed temporary file beside '{self.path}'"), \
+                gdal_writes_checked("adding overviews"):
+            if not spec.cog:
+                build_overviews(self.final_tmp, spec.overview_levels)
+        with doing(f"checking the compressed temporary file beside '{self.path}'"):
+            check_overviews(self.final_tmp, spec.overview_levels)
         style_text = self._style_text()
         style = style_path(self.path)
         for existing in (self.path, style):
@@ -205,12 +217,14 @@ class OutputTarget:
                       self.path.with_name(self.path.name + ".ovr")):
             if self.overwrite and stale.exists():
                 stale.unlink()
-        if style_text is None:
-            style.unlink(missing_ok=True)  # a style of an earlier output (overwrite was checked above)
-        else:
-            write_atomic(style, style_text)
+        with doing(f"writing the QGIS style '{style}'"):
+            if style_text is None:
+                style.unlink(missing_ok=True)  # a style of an earlier output (overwrite was checked above)
+            else:
+                write_atomic(style, style_text)
         try:
-            os.replace(self.final_tmp, self.path)
+            with doing(f"renaming the finished temporary file onto '{self.path}'"):
+                os.replace(self.final_tmp, self.path)
         except BaseException:
             if style_text is not None:
                 style.unlink(missing_ok=True)  # no style without its raster

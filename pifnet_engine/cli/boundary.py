@@ -87,6 +87,9 @@ def classify(exc: BaseException, output: str | None = None) -> PifnetError:
         if os_err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             return SystemIOError(f"permission denied{where} ({os_err.strerror}{subject}): check that the file can be read "
                                  "and the output folder written, or choose other paths")
+        if os_err.errno in (errno.EISDIR, errno.ENOTEMPTY):
+            return SystemIOError(f"a folder is in the way{where} ({os_err.strerror}{subject}): a folder was made where "
+                                 "the output goes; remove it or choose another output name")
         if os_err.errno == errno.ENOENT:
             return SystemIOError(f"a file is missing{where} ({os_err.strerror}{subject}): it was moved or deleted; "
                                  "check the path (and the files a VRT points to)")
@@ -94,7 +97,12 @@ def classify(exc: BaseException, output: str | None = None) -> PifnetError:
     if any(isinstance(e, (rasterio.errors.RasterioError, rasterio.errors.RasterioIOError)) or
            type(e).__module__.startswith("rasterio") for e in chain):
         lower = text.lower()
-        if "no such file" in lower or "does not exist" in lower or "not recognized" in lower:
+        if "file too large" in lower:
+            hint = ("a file-size limit was reached: the file system or your quota does not allow a file this large; "
+                    "write elsewhere or a smaller area")
+        elif "no space left" in lower or "disk full" in lower:
+            hint = f"no space left on the device ({_free_space(output)}): free space or write the output elsewhere"
+        elif "no such file" in lower or "does not exist" in lower or "not recognized" in lower:
             hint = "a file is missing or unreadable (moved or deleted? a VRT pointing at a removed file?); check the paths"
         elif "write" in lower:
             hint = (f"the disk may be full or a file-size limit or quota reached ({_free_space(output)}); free space "

@@ -331,6 +331,26 @@ def _check_tensors(found: dict[str, tuple[str, tuple[int, ...]]], expected: dict
                                f"{tuple(ref.shape)}; export the weights again with `pifnet-train export`, or use --method gsa")
 
 
+#: Up to this many blocks / segments / heads a config is built (shapes only) to compare with the file.
+MAX_MODULES = 256
+
+
+def _expected_tensors(cfg: PIFNetConfig, held: int, where: str) -> dict[str, torch.Tensor]:
+    """The state dict of ``cfg``'s model with shapes only (built on the ``meta`` device: nothing is
+    allocated, so a manifest that declares a model of 10^10 parameters costs nothing). A config with
+    more blocks, segments or heads than the file holds tensors (and more than :data:`MAX_MODULES`)
+    is refused before even that: each adds tensors, and a config of 10^7 blocks would take minutes
+    to build; a smaller mismatch gets the exact list of missing tensors from the shapes."""
+    for name in ("blocks", "ssm_segments", "lora_heads"):
+        value = getattr(cfg, name)
+        if value > max(held, MAX_MODULES):
+            raise _fail(where, f"the manifest's model config declares {name} = {value}, more than the {held} "
+                               "tensors the file holds; the manifest and the .safetensors do not belong together: "
+                               "export them again with `pifnet-train export`, or use --method gsa")
+    with torch.device("meta"):
+        return PIFNet(cfg).state_dict()
+
+
 def _read_verified(path: Path, size: int, sha256: str, where: str) -> bytes:
     """The ``size`` bytes of the tensor file (its header already checked against that size), refused
     unless their SHA-256 is the manifest's ``sha256``. The tensors are then loaded from these very
@@ -355,7 +375,8 @@ def load_weights(path: str | os.PathLike[str]) -> tuple[PIFNet, dict[str, Any]]:
     read: the manifest's structure; that the .safetensors is not a pickle (its first 9 bytes);
     the safetensors header against the file's length (by ``safe_open``, which reads the header
     only and allocates nothing the header claims); float tensors with exactly the names and
-    shapes of the manifest's model config. Only then is the file read (its length is known and
+    shapes of the manifest's model config (a shapes-only model on the ``meta`` device: a manifest that
+    declares a huge model allocates nothing). Only then is the file read (its length is known and
     fits the model), its SHA-256 compared with the manifest's and the tensors loaded from the same
     bytes. A system failure reading the file (permissions, I/O) is raised as the ``OSError`` it is.
     """
@@ -380,13 +401,13 @@ def load_weights(path: str | os.PathLike[str]) -> tuple[PIFNet, dict[str, Any]]:
         with safe_open(st_path, framework="pt", device="cpu") as handle:  # the header only
             found = {key: (handle.get_slice(key).get_dtype(), tuple(handle.get_slice(key).get_shape()))
                      for key in handle.keys()}
-        model = PIFNet(cfg)
-        _check_tensors(found, model.state_dict(), where)
+        _check_tensors(found, _expected_tensors(cfg, len(found), where), where)
         tensors = st_load(_read_verified(st_path, size, manifest["sha256"], where))
     except (SafetensorError, OSError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:
             raise  # a system failure (permissions, I/O): the CLI's boundary names it
         raise _unreadable(where, head, size, exc) from None
+    model = PIFNet(cfg)  # allocated only now: its tensors are the file's, whose size is known
     model.load_state_dict({k: v.to(torch.float32) for k, v in tensors.items()}, strict=True)
     model.eval()
     return model, manifest

@@ -15,7 +15,9 @@ import math
 from pathlib import Path
 
 import rasterio
+import rasterio.errors
 from rasterio.enums import Resampling
+from rasterio.windows import Window
 
 #: Overviews stop once the shorter side of the smallest one is below this (pixels).
 MIN_SIDE_PX = 256
@@ -48,3 +50,18 @@ def cog_overview_options(levels: list[int]) -> dict[str, str]:
     if not levels:
         return {"OVERVIEWS": "NONE"}
     return {"OVERVIEWS": "AUTO", "OVERVIEW_COUNT": str(len(levels)), "RESAMPLING": "AVERAGE"}
+
+
+def check_overviews(path: Path, levels: list[int]) -> None:
+    """Raise ``RasterioIOError`` unless every band of the GeoTIFF at ``path`` has overviews at exactly
+    ``levels`` and the last block of the last band can be read at every level (a write that failed
+    part-way leaves a file that opens with fewer overviews, or with blocks past its end)."""
+    with rasterio.open(path) as ds:
+        for band in range(1, ds.count + 1):
+            if ds.overviews(band) != levels:
+                raise rasterio.errors.RasterioIOError(
+                    f"'{path}' has overviews {ds.overviews(band)} in band {band}; expected {levels}")
+        ds.read(ds.count, window=Window(ds.width - 1, ds.height - 1, 1, 1))
+    for level in range(len(levels)):
+        with rasterio.open(path, overview_level=level) as ds:
+            ds.read(ds.count, window=Window(ds.width - 1, ds.height - 1, 1, 1))

@@ -4,7 +4,6 @@ code, no traceback, no partial file, and the inputs untouched (issue 11)."""
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import signal
@@ -20,45 +19,23 @@ from pifnet_engine import pipeline
 from pifnet_engine.cli.boundary import classify
 from pifnet_engine.cli.main import cli
 
+from .child_process import digest, engine, fsize_child, one_clean_error
 from .scenes import make_pair
-
-FSIZE_CHILD = """
-import resource, signal, sys
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
-resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
-from pifnet_engine.cli.main import main
-main(sys.argv[1:])
-"""
-
-
-def _digest(*paths: Path) -> list[str]:
-    return [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
-
-
-def _engine(*args: str, code: str | None = None) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "pifnet_engine", *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=300)
-
-
-def _one_clean_error(stderr: str) -> str:
-    lines = [ln for ln in stderr.splitlines() if ln.strip()]
-    assert 1 <= len(lines) <= 3 and "Traceback" not in stderr, stderr
-    return lines[-1]
 
 
 def test_file_size_limit_while_writing_is_one_line_exit_3_and_leaves_nothing(tmp_path: Path):
     """A real write failure: RLIMIT_FSIZE in the child (what a full disk or quota does to GDAL)."""
     pair = make_pair(tmp_path, bands=12, fine=(96, 96))
-    before = _digest(pair.hsi, pair.msi)
+    before = digest(pair.hsi, pair.msi)
     out = tmp_path / "out" / "fused.tif"
     out.parent.mkdir()
-    done = _engine("fuse", str(pair.hsi), str(pair.msi), "-o", str(out), "--method", "bicubic",
-                   code=FSIZE_CHILD.format(limit=100_000))
+    done = engine("fuse", str(pair.hsi), str(pair.msi), "-o", str(out), "--method", "bicubic",
+                   code=fsize_child(100_000))
     assert done.returncode == 3
-    line = _one_clean_error(done.stderr)
+    line = one_clean_error(done.stderr)
     assert line.startswith("Error: ") and "while writing window 1 of 1" in line and "file-size limit" in line
     assert list(out.parent.iterdir()) == []  # no partial output, no temporary file
-    assert _digest(pair.hsi, pair.msi) == before
+    assert digest(pair.hsi, pair.msi) == before
 
 
 def test_vrt_pointing_at_a_removed_file_is_one_line(tmp_path: Path):
@@ -69,9 +46,9 @@ def test_vrt_pointing_at_a_removed_file_is_one_line(tmp_path: Path):
     subprocess.run(["gdalbuildvrt", "-q", str(vrt), str(moved)], check=True)
     moved.unlink()
     out = tmp_path / "out.tif"
-    done = _engine("fuse", str(vrt), str(pair.msi), "-o", str(out), "--method", "gsa")
+    done = engine("fuse", str(vrt), str(pair.msi), "-o", str(out), "--method", "gsa")
     assert done.returncode in (1, 3), done.stderr
-    line = _one_clean_error(done.stderr)
+    line = one_clean_error(done.stderr)
     assert "hsi_moved.tif" in line or "missing" in line
     assert not out.exists() and not [p for p in tmp_path.iterdir() if "pifnet-tmp" in p.name]
 
@@ -91,7 +68,7 @@ def test_sigkill_leaves_temporaries_that_the_next_run_ignores(tmp_path: Path):
     proc.wait(timeout=60)
     stale = sorted(p.name for p in tmp_path.iterdir() if "pifnet-tmp" in p.name)
     assert stale and not out.exists()  # SIGKILL cannot clean up
-    done = _engine("fuse", str(pair.hsi), str(pair.msi), "-o", str(out), "--method", "gsa", "--no-report")
+    done = engine("fuse", str(pair.hsi), str(pair.msi), "-o", str(out), "--method", "gsa", "--no-report")
     assert done.returncode == 0, done.stderr
     assert out.exists() and sorted(p.name for p in tmp_path.iterdir() if "pifnet-tmp" in p.name) == stale
 
@@ -106,7 +83,7 @@ def test_two_processes_writing_the_same_output(tmp_path: Path):
     results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
     assert sorted(code for code, _ in results) == [0, 2], results
     loser = next(err for code, err in results if code == 2)
-    assert "already exists" in _one_clean_error(loser) or "appeared while fusing" in loser
+    assert "already exists" in one_clean_error(loser) or "appeared while fusing" in loser
     import rasterio
     with rasterio.open(out) as ds:
         assert ds.read().shape[0] == 20

@@ -93,6 +93,12 @@ CASES: dict[str, Case] = {
         lambda good, m, t: good, lambda man: man["model"]["config"].update(blocks=3),
         r"the tensor file lacks \d+ of the \d+ tensors the manifest's model config needs "
         r"\(couplings\.blocks\.2\.", False),
+    "manifest_declares_a_huge_model": (
+        lambda good, m, t: good, lambda man: man["model"]["config"].update(hidden=65536, d_state=4096),
+        r"tensor '[\w.]+' has shape \([\d, ]+\); the manifest's model config needs \([\d, ]+\)", False),
+    "manifest_declares_millions_of_blocks": (
+        lambda good, m, t: good, lambda man: man["model"]["config"].update(blocks=10**7),
+        r"the manifest's model config declares blocks = 10000000, more than the 166 tensors the file holds", False),
     "file_lacks_a_tensor": (lambda good, m, t: _edited_state(m, t, reshape=False), None,
                             r"the tensor file lacks 1 of the 166 tensors the manifest's model config needs", False),
     "tensor_of_wrong_shape": (lambda good, m, t: _edited_state(m, t, reshape=True), None,
@@ -210,8 +216,10 @@ for bad in sys.argv[4:]:
 def test_absurd_headers_allocate_nothing_they_claim(good: tuple[bytes, dict, torch.nn.Module],
                                                      tmp_path: Path) -> None:
     """Under an address-space limit 2 GB above the process's use, headers that claim 10^15 bytes (a
-    tensor) or a 10^15-byte header are refused with the message, not a MemoryError."""
-    cases = ["absurd_tensor_size", "absurd_header_length", "absurd_shape_overflow"]
+    tensor) or a 10^15-byte header, and manifests that declare a model of ~10^11 parameters or 10^7
+    blocks, are refused with the message, not a MemoryError."""
+    cases = ["absurd_tensor_size", "absurd_header_length", "absurd_shape_overflow", "manifest_declares_a_huge_model",
+             "manifest_declares_millions_of_blocks"]
     bads = []
     for case in cases:
         (tmp_path / case).mkdir()

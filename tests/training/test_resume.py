@@ -130,6 +130,49 @@ def test_sigkill_during_checkpointing_then_resume_matches(tmp_path: Path, cave: 
     assert _losses(out) == pytest.approx(reference, rel=1e-6, abs=1e-7)
 
 
+FSIZE_TRAIN = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+from training.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_full_disk_while_checkpointing_leaves_nothing_that_does_not_load(tmp_path: Path, cave: Path,
+                                                                              reference: list[float]) -> None:
+    """A real write failure: 4 steps run and checkpoint normally; resumed under a 100 kB file-size limit,
+    which the logs fit and the tiny run's checkpoints (~220 kB) do not, the run fails at its next
+    checkpoint. One line, exit 3, no temporary file, nothing on disk that does not load; --resume
+    then continues from the step-4 checkpoint to the uninterrupted run's losses."""
+    from training.checkpoint import POINTER, load_checkpoint
+    from pifnet_engine.model.weights import load_weights
+
+    out = tmp_path / "run"
+    first = run_training(TrainRequest(values=tiny_values(out, cave, max_steps=4, checkpoint_every=1, **RUN)))
+    assert first.step == 4
+    argv = ["train", "--out", str(out), "--resume", "--checkpoint-every", "1", "--progress", "none", "--threads", "1"]
+    done = subprocess.run([sys.executable, "-c", FSIZE_TRAIN, *argv], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
+    assert done.returncode == 3, done.stderr
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith("Error: a file-size limit was reached while writing '") and "ckpt_" in lines[0], lines[0]
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert not [p for p in files if ".tmp" in p.name or p.name.startswith(".")], files
+    pointers = list(out.rglob(POINTER))
+    assert pointers
+    for pointer in pointers:
+        ckpt = load_checkpoint(pointer.parent)
+        assert ckpt.tensors and ckpt.meta["position"]["step"] == 4, ckpt.meta["position"]
+    for weights in out.rglob("*.safetensors"):
+        if weights.with_suffix(".json").exists() and "checkpoints" not in weights.parts:
+            load_weights(weights)
+    result = run_training(TrainRequest(values=tiny_values(out, cave, resume=True), explicit={"resume"}))
+    assert result.step == 12
+    assert _losses(out) == pytest.approx(reference, rel=1e-6, abs=1e-7)
+
+
 def test_checkpoint_round_trip_is_exact_and_pickle_free(tmp_path: Path) -> None:
     import json
     import random

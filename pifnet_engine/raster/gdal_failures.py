@@ -1,0 +1,79 @@
+"""GDAL write failures that rasterio does not raise, raised.
+
+rasterio turns a failing GDAL call into an exception where it checks the call's result. Some calls
+report a failed write only through GDAL's error handler: building overviews, flushing the block
+cache when a dataset is closed, parts of ``CreateCopy``. rasterio then logs "GDAL signalled an
+error" (at INFO level) and carries on, and libtiff prints its own lines (``_tiffWriteProc: File
+too large.``) straight to the process's stderr. A full disk or a file-size quota met there would
+leave a truncated GeoTIFF behind an exit code 0 (measured: a file-size limit met while adding the
+overviews gave a file GDAL cannot read past its first directory, and no error).
+
+:func:`gdal_writes_checked` wraps such calls: a GDAL error signalled inside it is raised as a
+:class:`rasterio.errors.RasterioIOError` when the block ends, with libtiff's lines in the message
+instead of on the terminal (they are passed on to stderr unchanged when nothing failed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+
+import rasterio.errors
+
+#: How rasterio logs a GDAL error that the call it made did not check.
+SIGNALLED = "GDAL signalled an error"
+
+
+class _Failures(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.levelno >= logging.ERROR or text.startswith(SIGNALLED):
+            self.messages.append(text)
+
+
+@contextlib.contextmanager
+def _stderr_of_c_code() -> Iterator[list[str]]:
+    """Redirect file descriptor 2 (what C libraries print to) into a temporary file for the block;
+    the list receives its lines when the block ends."""
+    lines: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(ln.strip() for ln in sink.read().decode(errors="replace").splitlines() if ln.strip())
+
+
+@contextlib.contextmanager
+def gdal_writes_checked(what: str) -> Iterator[None]:
+    """Raise ``RasterioIOError("<what> failed: ...")`` for a GDAL error signalled inside the block."""
+    handler = _Failures()
+    logger = logging.getLogger("rasterio")
+    old_level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        with _stderr_of_c_code() as printed:
+            yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    if handler.messages:
+        details = "; ".join(dict.fromkeys([*printed, *handler.messages]))
+        raise rasterio.errors.RasterioIOError(f"{what} failed: {details}")
+    if printed:
+        print("\n".join(printed), file=sys.stderr)

@@ -25,8 +25,8 @@ from rasterio.enums import ColorInterp, Compression, MaskFlags
 import pifnet_engine
 from pifnet_engine.errors import InputDataError
 from pifnet_engine.raster.bands import BandInfo, parse_envi_list, read_band_info, unit_factor_nm
-from tests.engine.scenes import make_pair, smooth_cube, write_raster
-from tests.engine.scenes_formats import write_envi, write_vrt
+from .scenes import make_pair, smooth_cube, write_raster
+from .scenes_formats import write_envi, write_vrt
 
 RATIO = 3
 T_MSI = Affine(10.0, 0, 360000.0, 0, -10.0, 5810000.0)
@@ -35,7 +35,7 @@ T_HSI = Affine(30.0, 0, 360000.0, 0, -30.0, 5810000.0)
 
 # --- helpers ---------------------------------------------------------------------------------
 
-from tests.engine.cli_runner import fuse  # noqa: E402
+from .cli_runner import fuse  # noqa: E402
 
 
 def gdalinfo_json(path: Path) -> dict:

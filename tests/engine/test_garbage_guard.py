@@ -22,8 +22,8 @@ from pifnet_engine.methods.bicubic import BicubicMethod, upsample_bicubic
 from pifnet_engine.methods.gsa import GSAMethod
 from pifnet_engine.sanity import BOUND_FACTOR, check_fused_batch, find_implausible
 from pifnet_engine.tiling import TileLayout
-from tests.engine.cli_runner import run
-from tests.engine.scenes import make_pair, write_raster
+from .cli_runner import run
+from .scenes import make_pair, write_raster
 
 RATIO = 3
 

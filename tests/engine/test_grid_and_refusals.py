@@ -10,8 +10,8 @@ from affine import Affine
 from click.testing import CliRunner
 
 from pifnet_engine.cli.main import cli
-from tests.engine.cli_runner import run
-from tests.engine.scenes import make_pair, smooth_cube, write_raster
+from .cli_runner import run
+from .scenes import make_pair, smooth_cube, write_raster
 
 
 def leftovers(folder: Path) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.scenes import make_pair
+from .scenes import make_pair
 
 
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

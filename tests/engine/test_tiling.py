@@ -12,8 +12,8 @@ from rasterio.windows import Window
 
 from pifnet_engine.grid import GridPlan
 from pifnet_engine.tiling import TileLayout
-from tests.engine.cli_runner import run
-from tests.engine.scenes import make_pair
+from .cli_runner import run
+from .scenes import make_pair
 
 
 def _plan(h: int, w: int, ratio: int = 3, origin: tuple[int, int] = (0, 0), out_off: tuple[int, int] = (0, 0)) -> GridPlan:

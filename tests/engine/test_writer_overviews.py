@@ -9,7 +9,7 @@ import pytest
 import rasterio
 
 from pifnet_engine.raster.overviews import overview_levels
-from tests.engine.writer_helpers import band_info, make_spec, write_output
+from .writer_helpers import band_info, make_spec, write_output
 
 
 def test_levels_stop_once_the_shorter_side_is_below_256_px() -> None:

@@ -14,9 +14,9 @@ from pifnet_engine.raster.qgis_style import style_path
 from pifnet_engine.raster.rgb import RgbBands, choose_rgb_bands
 from pifnet_engine.raster.stretch import Stretch, cumulative_cut, sample_shape
 from pifnet_engine.writer import OutputTarget, check_output_path
-from tests.engine.cli_runner import fuse, run
-from tests.engine.scenes import make_pair
-from tests.engine.writer_helpers import band_info, make_spec, write_output
+from .cli_runner import fuse, run
+from .scenes import make_pair
+from .writer_helpers import band_info, make_spec, write_output
 
 WL_20 = list(np.linspace(400.0, 1000.0, 20))  # 31.6 nm apart: bands 9/6/3 nearest 640/550/470
 

@@ -18,7 +18,7 @@ from pifnet_engine.methods.pifnet import bundled_weights
 from pifnet_engine.model import count_parameters
 from pifnet_engine.model.weights import load_weights, read_manifest, sha256_file, validate_manifest
 
-from tests.engine.cli_runner import fuse, run
+from ..engine.cli_runner import fuse, run
 
 BUNDLED = {p.stem: p for p in bundled_weights()}
 

@@ -7,7 +7,7 @@ from pifnet_engine.cli.weights import weights
 from pifnet_engine.errors import WeightsError
 from pifnet_engine.model.weights import save_weights
 
-from tests.model.helpers import tiny_model
+from .helpers import tiny_model
 
 
 def test_show_human_and_json(tmp_path: Path) -> None:

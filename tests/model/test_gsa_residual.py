@@ -11,9 +11,9 @@ import torch
 
 from pifnet_engine.model.normalisation import pair_mean_section
 from pifnet_engine.model.weights import save_weights
-from tests.engine import cli_runner
-from tests.engine.scenes import make_pair
-from tests.model.helpers import randomise_zero_inits, tiny_model
+from ..engine import cli_runner
+from ..engine.scenes import make_pair
+from .helpers import randomise_zero_inits, tiny_model
 
 
 def _fuse(pair, out: Path, *extra: str) -> np.ndarray:  # type: ignore[no-untyped-def]

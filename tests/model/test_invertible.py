@@ -2,7 +2,7 @@ import torch
 
 from pifnet_engine.model.invertible import InvertibleMambaBlock, InvertibleStack
 
-from tests.model.helpers import randomise_zero_inits, tiny_config
+from .helpers import randomise_zero_inits, tiny_config
 
 
 def _stack(seed: int = 0, **overrides: object) -> InvertibleStack:

@@ -6,7 +6,7 @@ import torch
 from pifnet_engine.model import PIFNetOutput
 from pifnet_engine.model.loss import pifnet_loss
 
-from tests.model.helpers import randomise_zero_inits, tiny_model
+from .helpers import randomise_zero_inits, tiny_model
 
 
 def _output(fused: torch.Tensor, ref: torch.Tensor, logdet: list[float], dims: int,

@@ -10,7 +10,7 @@ from pifnet_engine.methods.base import StatsBatch
 from pifnet_engine.methods.pifnet import PIFNetMethod
 from pifnet_engine.model.weights import save_weights
 
-from tests.model.helpers import randomise_zero_inits, tiny_model
+from .helpers import randomise_zero_inits, tiny_model
 
 WAVES = [450.0, 500.0, 550.0, 600.0, 650.0, 700.0]
 

@@ -4,7 +4,7 @@ import torch
 from pifnet_engine.errors import InputDataError, WeightsError
 from pifnet_engine.model import PIFNet, PIFNetConfig, count_parameters, window_multiple_lr
 
-from tests.model.helpers import randomise_zero_inits, tiny_model
+from .helpers import randomise_zero_inits, tiny_model
 
 
 @pytest.mark.parametrize("ratio,h,w", [(2, 3, 5), (3, 2, 4), (4, 2, 3), (8, 1, 2)])
@@ -78,7 +78,7 @@ def test_fresh_residual_model_returns_its_bicubic_base_exactly() -> None:
     for Ẑ and for the spectral reference Z̄; the paper's form ("none") is not."""
     import torch.nn.functional as F
 
-    from tests.model.helpers import tiny_model
+    from .helpers import tiny_model
 
     x, y = torch.rand(2, 6, 4, 6), torch.rand(2, 3, 8, 12)
     up = F.interpolate(x, size=(8, 12), mode="bicubic", align_corners=False)
@@ -103,7 +103,7 @@ def test_manifests_without_residual_load_as_the_papers_form() -> None:
 def test_fresh_gsa_residual_model_returns_its_base_and_needs_it() -> None:
     """Residual "gsa": an untrained model returns exactly the base it is given (the GSA image),
     and refuses to run without one."""
-    from tests.model.helpers import tiny_model
+    from .helpers import tiny_model
 
     x, y = torch.rand(2, 6, 4, 6), torch.rand(2, 3, 8, 12)
     base = torch.rand(2, 6, 8, 12)

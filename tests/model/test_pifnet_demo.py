@@ -14,8 +14,8 @@ import rasterio
 
 from pifnet_engine.demo import demo_paths
 from pifnet_engine.model.weights import save_weights
-from tests.engine.cli_runner import run
-from tests.model.helpers import randomise_zero_inits, tiny_model
+from ..engine.cli_runner import run
+from .helpers import randomise_zero_inits, tiny_model
 
 
 def _demo_weights(tmp_path: Path, hsi_bands: int, msi_bands: int, ratio: int, name: str) -> Path:

@@ -11,7 +11,7 @@ from safetensors.torch import save_file
 from pifnet_engine.errors import WeightsError
 from pifnet_engine.model.weights import load_weights, read_manifest, save_weights, weights_paths
 
-from tests.model.helpers import randomise_zero_inits, tiny_model
+from .helpers import randomise_zero_inits, tiny_model
 
 EXTRA = {
     "hsi": {"wavelengths_nm": [450.0, 500.0, 550.0, 600.0, 650.0, 700.0], "fwhm_nm": [10.0] * 6,

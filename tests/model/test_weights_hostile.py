@@ -24,8 +24,8 @@ from pifnet_engine.demo import demo_paths
 from pifnet_engine.errors import WeightsError
 from pifnet_engine.model.weights import load_weights, save_weights
 
-from tests.engine.cli_runner import run
-from tests.model.helpers import tiny_model
+from ..engine.cli_runner import run
+from .helpers import tiny_model
 
 REPO = Path(__file__).resolve().parents[2]
 #: A header that declares a 250-trillion-element float tensor (10^15 bytes) over 16 data bytes.
@@ -185,7 +185,7 @@ CHILD = r"""
 import resource, sys
 from pifnet_engine.errors import WeightsError
 from pifnet_engine.model.weights import load_weights
-from tests.engine.cli_runner import run
+from ..engine.cli_runner import run
 import pifnet_engine.cli.fuse, pifnet_engine.methods.pifnet, rasterio  # imported before the limit
 
 def vm_bytes():

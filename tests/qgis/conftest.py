@@ -5,6 +5,10 @@ They skip when QGIS (or GDAL's ``osgeo``) cannot be imported, except with
 ``pifnet-engine``: ``$PIFNET_ENGINE``, else the repository's ``.venv/bin/pifnet-engine``, and the
 real ``pifnet-train`` beside it (found by the plugin's own rule).
 Nothing here may be imported at module level that only QGIS's Python has.
+
+tests/ and tests/qgis are packages, so pytest puts the repository root on ``sys.path`` (its
+``rootdir``-based ``prepend`` import mode) and ``qgis_plugin`` imports from the checkout; the
+helpers beside the tests are imported relatively (``from .pair_fixture import make_pair``).
 """
 
 from __future__ import annotations
@@ -19,13 +23,8 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
 REQUIRE_QGIS = os.environ.get("PIFNET_REQUIRE_QGIS") == "1"
 QGIS_PLUGINS_DIR = Path("/usr/share/qgis/python/plugins")  # Debian's processing plugin
-
-for folder in (REPO_ROOT, HERE):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
 
 try:  # only QGIS's Python has these
     import qgis.core  # noqa: F401
@@ -125,7 +124,7 @@ def engine_setting(qgis_app: Any) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def small_pair(qgis_app: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """HSI 24x24 px, 20 bands, 30 m + MSI 72x72 px, 4 bands, 10 m; EPSG:32633, same footprint."""
-    from pair_fixture import make_pair
+    from .pair_fixture import make_pair
 
     return make_pair(tmp_path_factory.mktemp("small-pair"))
 
@@ -133,7 +132,7 @@ def small_pair(qgis_app: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture(scope="session")
 def slow_pair(qgis_app: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """HSI 90x90 px + MSI 270x270 px: with 24 px tiles, 144 windows, several seconds of work."""
-    from pair_fixture import make_pair
+    from .pair_fixture import make_pair
 
     return make_pair(tmp_path_factory.mktemp("slow-pair"), hsi_px=90)
 
@@ -141,6 +140,6 @@ def slow_pair(qgis_app: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture(scope="session")
 def fit_pair(qgis_app: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """HSI 32x40 px, 12 bands, 30 m + MSI 96x120 px, 4 bands, 10 m: a fit of a few steps takes seconds."""
-    from pair_fixture import make_pair
+    from .pair_fixture import make_pair
 
     return make_pair(tmp_path_factory.mktemp("fit-pair"), hsi_px=(32, 40), n_bands=12)

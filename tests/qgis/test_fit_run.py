@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from qgis_helpers import cancel_once_above, make_feedback, output_path, processes_mentioning
+from .qgis_helpers import cancel_once_above, make_feedback, output_path, processes_mentioning
 
 pytestmark = pytest.mark.qgis
 
@@ -66,7 +66,7 @@ def test_fit_writes_weights_manifest_and_run_folder(fitted, trainer, fit_pair) -
 
 def test_fitfuse_gives_a_raster_on_the_msi_grid(qgis_app, engine, trainer, fit_pair, tmp_path) -> None:
     import processing
-    from pair_fixture import grid_of, read_array
+    from .pair_fixture import grid_of, read_array
 
     import numpy as np
 
@@ -109,7 +109,7 @@ def test_cancel_keeps_the_best_weights_and_fitfuse_resumes_them(qgis_app, engine
     """Cancel a fit; the weights so far are kept; Fit and fuse with Resume continues that fit, and
     with GSA_FALLBACK fuses with GSA when the fit is not ahead of it."""
     import processing
-    from pair_fixture import grid_of
+    from .pair_fixture import grid_of
     from qgis.core import QgsProcessingException
 
     weights = tmp_path / "cancelled.safetensors"

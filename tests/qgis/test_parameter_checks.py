@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from qgis_helpers import make_feedback
+from .qgis_helpers import make_feedback
 
 pytestmark = pytest.mark.qgis
 

@@ -6,14 +6,14 @@ import time
 from pathlib import Path
 
 import pytest
-from qgis_helpers import cancel_once_above, make_feedback, output_path, processes_mentioning
+from .qgis_helpers import cancel_once_above, make_feedback, output_path, processes_mentioning
 
 pytestmark = pytest.mark.qgis
 
 
 def test_fuse_gives_the_msi_grid_and_the_hsi_bands(qgis_app, engine, engine_setting, small_pair, tmp_path, monkeypatch) -> None:
     import processing
-    from pair_fixture import grid_of, read_array
+    from .pair_fixture import grid_of, read_array
 
     # QGIS's own Python variables must not reach the engine: these would break its Python.
     poison = tmp_path / "poison"

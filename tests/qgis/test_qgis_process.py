@@ -80,7 +80,7 @@ def set_engine_setting(profile: Path, value: str) -> None:
 
 
 def test_installed_zip_fuses_like_the_engine(fresh_profile, engine, small_pair, tmp_path) -> None:
-    from pair_fixture import grid_of, read_array
+    from .pair_fixture import grid_of, read_array
 
     import numpy as np
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 
 import pytest
-from qgis_helpers import make_feedback, output_path, processes_mentioning
+from .qgis_helpers import make_feedback, output_path, processes_mentioning
 
 pytestmark = pytest.mark.qgis
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from qgis_helpers import make_feedback
+from .qgis_helpers import make_feedback
 
 pytestmark = pytest.mark.qgis
 

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from argv_split import split_argv
+from .argv_split import split_argv
 
 from qgis_plugin.errors import OptionsError
 from qgis_plugin.fit_files import can_resume, manifest_path, manifest_verdict, run_folder

@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 
 import pytest
-from argv_split import split_argv
+from .argv_split import split_argv
 
 from qgis_plugin.errors import OptionsError
 from qgis_plugin.options import DEVICES, DTYPES, METHODS, FuseOptions, build_fuse_argv, refuse_unused_weights

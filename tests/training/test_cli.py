@@ -10,7 +10,7 @@ import pytest
 from pifnet_engine.errors import UsageError
 from training.cli import main, parse_duration
 
-from train_fixtures import write_cave
+from .train_fixtures import write_cave
 
 TINY = ["--hidden", "8", "--blocks", "1", "--d-state", "2", "--patch-size", "16", "--stride", "16",
         "--batch-size", "4", "--val-tile-size", "64", "--device", "cpu", "--threads", "1", "--progress", "none"]

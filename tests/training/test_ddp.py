@@ -17,7 +17,7 @@ import torch.multiprocessing as mp
 from training.checkpoint import load_checkpoint
 from training.train_run import TrainRequest, run_training
 
-from train_fixtures import tiny_values, write_cave
+from .train_fixtures import tiny_values, write_cave
 
 RUN = dict(stride=16, epochs=1, val_every=100, batch_size=4)
 

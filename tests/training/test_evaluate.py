@@ -19,7 +19,7 @@ from training.pairs import simulate_scene
 from training.scenes.cave import CAVE_WAVELENGTHS_NM
 from training.scenes.scene import Scene
 
-from train_fixtures import smooth_cube
+from .train_fixtures import smooth_cube
 
 
 def _sim(valid: np.ndarray | None = None, protocol: str = "paper"):  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from pifnet_engine.simulate import degrade_centred, spectral_degrade
 from training.export import export_run
 from training.train_run import TrainRequest, run_training
 
-from train_fixtures import tiny_values, write_geotiff_tiles
+from .train_fixtures import tiny_values, write_geotiff_tiles
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ import pytest
 import rasterio
 
 from pifnet_engine.model.weights import load_weights, read_manifest
-from tests.engine import cli_runner
-from tests.engine.scenes import make_pair
+from ..engine import cli_runner
+from ..engine.scenes import make_pair
 from training.cli import main
 from training.fit.pair import held_out_block, min_reduced_side, read_pair, reduced_pair
 from training.fit.plan import largest_clean_square

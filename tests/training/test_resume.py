@@ -20,7 +20,7 @@ import pytest
 
 from training.train_run import TrainRequest, run_training
 
-from train_fixtures import tiny_values, write_cave
+from .train_fixtures import tiny_values, write_cave
 
 REPO = Path(__file__).resolve().parents[2]
 # 18 patches, batch 4 -> 4 steps per epoch; 3 epochs = 12 steps; validate only at the end.

@@ -13,7 +13,7 @@ from training.datasets import DataSpec, holdout_strip, load_split_scenes, region
 from training.scenes.scene import Scene
 from training.splits import RegionSplit
 
-from train_fixtures import write_cave, write_geotiff_tiles
+from .train_fixtures import write_cave, write_geotiff_tiles
 
 
 def test_holdout_strip_cuts_the_longer_side_in_multiples() -> None:

@@ -22,7 +22,7 @@ from training.trainer_config import TrainConfig
 from training.sampler import ResumableSampler
 from training.train_run import TrainRequest, run_training
 
-from train_fixtures import smooth_cube, tiny_values, write_cave
+from .train_fixtures import smooth_cube, tiny_values, write_cave
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from pifnet_engine.demo import DEMO_RATIO, demo_paths
 from pifnet_engine.simulate import degrade_centred, spectral_degrade
 from pifnet_engine.spectral import load_srf, response_matrix
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from ..shared_data import needs_shared
+
 BAD_BANDS = [129, 130, 131, 132, 133, 134]  # 0-based, bbl = 0 in the EnMAP tiles
 
 
@@ -95,15 +96,15 @@ def test_wald_consistency() -> None:
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not (SHARED / "enmap_potsdam_tiles").is_dir(), reason="../shared/data absent")
-def test_builder_reproduces_bundle_bit_for_bit(tmp_path: Path) -> None:
+@needs_shared("enmap_potsdam_tiles", "images")
+def test_builder_reproduces_bundle_bit_for_bit(tmp_path: Path, shared_data: Path) -> None:
     from pifnet_engine.demo.build import build
 
-    built = build(SHARED, tmp_path)
+    built = build(shared_data, tmp_path)
     for key, path in demo_paths().items():
         assert built[key].read_bytes() == path.read_bytes(), key
     # The reference is the real data: compare with one source tile directly.
-    with rasterio.open(SHARED / "enmap_potsdam_tiles" / "images" / "enmap_potsdam_tile_96_32.tif") as t:
+    with rasterio.open(shared_data / "enmap_potsdam_tiles" / "images" / "enmap_potsdam_tile_96_32.tif") as t:
         tile = t.read()
     ref, _ = _read(demo_paths()["reference"])
     np.testing.assert_array_equal(ref[:, 32:, 32:], tile[:, :31, :31].astype(np.int16))

@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from affine import Affine
 from rasterio.merge import merge
 
+from ..shared_data import needs_shared
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "enmap_potsdam_tiles"
 TILES = ["enmap_potsdam_tile_96_0.tif", "enmap_potsdam_tile_128_0.tif", "enmap_potsdam_tile_96_32.tif"]
 RATIO = 3
 MSI_OFFSET_PX = (-9, 7)          # (row, col) of the MSI's top-left corner in fine pixels of the HSI
@@ -31,8 +31,7 @@ BOX_SRF_NM = [(450.0, 520.0), (530.0, 590.0), (640.0, 670.0), (780.0, 880.0)]
 
 pytestmark = [
     pytest.mark.realdata,
-    pytest.mark.skipif(not all((DATA / "images" / t).exists() for t in TILES),
-                       reason=f"real EnMAP tiles not found under {DATA}"),
+    *(needs_shared("enmap_potsdam_tiles", "images", t) for t in TILES),
 ]
 
 
@@ -47,13 +46,13 @@ class RealPair:
     fwhm: list[float]
 
 
-from tests.engine.cli_runner import fuse  # noqa: E402
+from .cli_runner import fuse  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> RealPair:
+def pair(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> RealPair:
     tmp = tmp_path_factory.mktemp("enmap")
-    sources = [rasterio.open(DATA / "images" / t) for t in TILES]
+    sources = [rasterio.open(shared_data / "enmap_potsdam_tiles" / "images" / t) for t in TILES]
     try:
         first = sources[0]
         raw, transform = merge(sources)                      # (224, 64, 64); missing quadrant = nodata

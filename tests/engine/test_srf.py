@@ -19,9 +19,7 @@ from pifnet_engine.spectral import (
 )
 from pifnet_engine.spectral.build_tables import build
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-SRF_DIR = SHARED / "srf"
-needs_shared = pytest.mark.skipif(not SRF_DIR.is_dir(), reason="../shared/data/srf not present")
+from ..shared_data import needs_shared
 
 
 def test_sentinel2a_10m_bands_bundled() -> None:
@@ -101,11 +99,11 @@ def test_rosis_matrix_bundled() -> None:
     np.testing.assert_allclose(load_rosis_ikonos_matrix().sum(axis=1), 1.0)
 
 
-@needs_shared
+@needs_shared("srf")
 @pytest.mark.realdata
 @pytest.mark.parametrize("name", list(SENSORS))
-def test_source_files_match_bundled_tables(name: str) -> None:
-    src = load_srf(name, source_dir=SRF_DIR)
+def test_source_files_match_bundled_tables(name: str, shared_data: Path) -> None:
+    src = load_srf(name, source_dir=shared_data / "srf")
     assert src.n_bands == len(SENSORS[name].band_names)
     if SENSORS[name].bundled:
         pkg = load_srf(name)
@@ -116,22 +114,23 @@ def test_source_files_match_bundled_tables(name: str) -> None:
                 src.responses[j], rtol=1e-7, atol=1e-12)
 
 
-@needs_shared
+@needs_shared("srf")
 @pytest.mark.realdata
-def test_build_tables_reproduces_bundle(tmp_path: Path) -> None:
+def test_build_tables_reproduces_bundle(tmp_path: Path, shared_data: Path) -> None:
     from pifnet_engine.spectral.srf import PACKAGE_DATA
 
-    for path in build(SRF_DIR, tmp_path):
+    srf_dir = shared_data / "srf"
+    for path in build(srf_dir, tmp_path):
         assert path.read_bytes() == (PACKAGE_DATA / path.name).read_bytes(), path.name
     # %.17g round-trips float64 exactly.
-    np.testing.assert_array_equal(load_rosis_ikonos_matrix(normalise=False, source_dir=SRF_DIR),
+    np.testing.assert_array_equal(load_rosis_ikonos_matrix(normalise=False, source_dir=srf_dir),
                                   load_rosis_ikonos_matrix(normalise=False))
 
 
-@needs_shared
+@needs_shared("enmap_potsdam_tiles", "enmap_potsdam_srf.csv")
 @pytest.mark.realdata
-def test_enmap_to_sentinel2_with_bad_bands() -> None:
-    rows = list(csv.DictReader((SHARED / "enmap_potsdam_tiles" / "enmap_potsdam_srf.csv").open()))
+def test_enmap_to_sentinel2_with_bad_bands(shared_data: Path) -> None:
+    rows = list(csv.DictReader((shared_data / "enmap_potsdam_tiles" / "enmap_potsdam_srf.csv").open()))
     wl = np.array([float(r["wavelength"]) for r in rows])
     fwhm = np.array([float(r["fwhm"]) for r in rows])
     srf = load_srf("sentinel2a")

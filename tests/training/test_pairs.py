@@ -18,7 +18,8 @@ from training.pairs import PatchDataset, corner_for, default_msi_preset, dihedra
 from training.scenes.normalise import normalisation_scale, normalise
 from training.scenes.scene import Scene
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from ..shared_data import needs_shared
+
 DEGRADE = {"paper": degrade_paper, "centred": degrade_centred}
 R = np.array([[0.5, 0.5, 0.0], [0.0, 0.25, 0.75]])  # (c=2, C=3), rows sum to 1
 
@@ -229,11 +230,11 @@ def test_msi_presets() -> None:
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not (SHARED / "pavia_university").is_dir(), reason="../shared/data/pavia_university not present")
-def test_real_pavia_crop_with_ikonos_matrix() -> None:
+@needs_shared("pavia_university", "paviaU_subimg.mat")
+def test_real_pavia_crop_with_ikonos_matrix(shared_data: Path) -> None:
     from training.scenes.pavia import load_pavia_university
 
-    scene, scale = normalise(load_pavia_university(SHARED / "pavia_university" / "paviaU_subimg.mat"))
+    scene, scale = normalise(load_pavia_university(shared_data / "pavia_university" / "paviaU_subimg.mat"))
     assert scale == 6614.0
     sim = simulate_scene(scene, 4, "paper")  # default MSI for Pavia: the ROSIS -> IKONOS matrix
     assert sim.msi_preset == "rosis_ikonos" and sim.hr_msi.shape == (4, 48, 48)
@@ -243,11 +244,11 @@ def test_real_pavia_crop_with_ikonos_matrix() -> None:
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not (SHARED / "enmap_potsdam_tiles").is_dir(), reason="../shared/data/enmap_potsdam_tiles not present")
-def test_real_enmap_blocks_centred_x3_with_sentinel2() -> None:
+@needs_shared("enmap_potsdam_tiles")
+def test_real_enmap_blocks_centred_x3_with_sentinel2(shared_data: Path) -> None:
     from training.scenes.enmap import load_enmap_training_blocks
 
-    blocks = [normalise(b)[0] for b in load_enmap_training_blocks(SHARED / "enmap_potsdam_tiles")]
+    blocks = [normalise(b)[0] for b in load_enmap_training_blocks(shared_data / "enmap_potsdam_tiles")]
     sims = [simulate_scene(b, 3, "centred") for b in blocks]
     assert all(s.msi_preset == "sentinel2_10m" and s.response.shape == (4, 224) for s in sims)
     bad = ~np.asarray(blocks[0].good_bands)

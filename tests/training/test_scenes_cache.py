@@ -15,7 +15,7 @@ from training.scenes.cache import cache_info, cache_regions, read_cache, write_c
 from training.scenes.normalise import normalise
 from training.scenes.scene import Scene
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from ..shared_data import needs_shared
 
 
 def cave_like() -> Scene:
@@ -101,11 +101,11 @@ def test_refusals(tmp_path: Path) -> None:
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not (SHARED / "cave").is_dir(), reason="../shared/data/cave not present")
-def test_real_cave_scene_cache_is_lossless_and_trains(tmp_path: Path) -> None:
+@needs_shared("cave")
+def test_real_cave_scene_cache_is_lossless_and_trains(tmp_path: Path, shared_data: Path) -> None:
     from training.scenes.cave import load_cave_scene
 
-    raw = load_cave_scene(SHARED / "cave", "beads")
+    raw = load_cave_scene(shared_data / "cave", "beads")
     (info,) = cache_regions(raw, [Window(0, 0, 128, 128)], tmp_path, source="CAVE beads")
     assert info.normalisation == "full_scale" and info.scale == 65535.0
     assert info.source == "CAVE beads; beads rows 0..127, cols 0..127"

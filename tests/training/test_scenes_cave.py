@@ -16,8 +16,7 @@ from training.scenes.cave import (
     read_band_png,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-CAVE = SHARED / "cave"
+from ..shared_data import needs_shared
 
 
 def write_scene_16bit(root: Path, scene: str, cube: np.ndarray) -> None:
@@ -84,11 +83,11 @@ def test_listing_and_missing_band(tmp_path: Path) -> None:
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not CAVE.is_dir(), reason="../shared/data/cave not present")
-def test_real_cave_scene() -> None:
-    names = list_cave_scenes(CAVE)
+@needs_shared("cave")
+def test_real_cave_scene(shared_data: Path) -> None:
+    names = list_cave_scenes(shared_data / "cave")
     assert len(names) == 14 and "beads" in names
-    scene = load_cave_scene(CAVE, "beads")
+    scene = load_cave_scene(shared_data / "cave", "beads")
     assert scene.cube.shape == (31, 512, 512)
     assert 0.0 <= scene.cube.min() and scene.cube.max() <= 65535.0
     assert scene.cube.max() > 255.0  # really 16-bit data

@@ -15,8 +15,8 @@ from training.scenes.mosaic import group_tiles, mosaic_blocks
 from training.scenes.raster import load_raster
 from training.splits import ENMAP_DEMO_RESERVED_TILES
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-ENMAP = SHARED / "enmap_potsdam_tiles"
+from ..shared_data import needs_shared
+
 
 NODATA = -32768.0
 BANDS = 6
@@ -126,10 +126,11 @@ def test_reserved_demo_tiles_never_reach_training_blocks(tmp_path: Path) -> None
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not (ENMAP / "images").is_dir(), reason="../shared/data/enmap_potsdam_tiles not present")
-def test_real_enmap_training_blocks() -> None:
-    blocks = load_enmap_training_blocks(ENMAP)
-    tiles = sorted((ENMAP / "images").glob("*.tif"))
+@needs_shared("enmap_potsdam_tiles", "images")
+def test_real_enmap_training_blocks(shared_data: Path) -> None:
+    enmap = shared_data / "enmap_potsdam_tiles"
+    blocks = load_enmap_training_blocks(enmap)
+    tiles = sorted((enmap / "images").glob("*.tif"))
     n_train = len([t for t in tiles if t.stem not in ENMAP_DEMO_RESERVED_TILES])
     assert n_train == len(tiles) - 4 == 14
     assert sum(valid_px(b) for b in blocks) == n_train * 32 * 32

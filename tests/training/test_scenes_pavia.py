@@ -10,8 +10,9 @@ import scipy.io
 
 from training.scenes.pavia import PAVIA_UNIVERSITY_KEY, load_pavia_university
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-PAVIA_CROP = SHARED / "pavia_university" / "paviaU_subimg.mat"
+from ..shared_data import needs_shared
+
+PAVIA_CROP = ("pavia_university", "paviaU_subimg.mat")
 
 
 def test_paviau_mat_v5(tmp_path: Path) -> None:
@@ -29,9 +30,9 @@ def test_paviau_mat_v5(tmp_path: Path) -> None:
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not PAVIA_CROP.is_file(), reason="../shared/data/pavia_university not present")
-def test_real_pavia_crop() -> None:
-    scene = load_pavia_university(PAVIA_CROP)
+@needs_shared(*PAVIA_CROP)
+def test_real_pavia_crop(shared_data: Path) -> None:
+    scene = load_pavia_university(shared_data.joinpath(*PAVIA_CROP))
     assert scene.cube.shape == (103, 50, 50)
     # SOURCE.txt: uint16 min=0 max=6614 mean=2172.22
     assert scene.cube.min() == 0.0 and scene.cube.max() == 6614.0

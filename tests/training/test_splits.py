@@ -25,7 +25,7 @@ from training.splits import (
     tile_grid,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+from ..shared_data import needs_shared
 
 
 def coverage(shape_hw: tuple[int, int], windows: tuple[Window, ...]) -> np.ndarray:
@@ -110,11 +110,11 @@ def test_cave_split_of_available_scenes() -> None:
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not (SHARED / "cave").is_dir(), reason="../shared/data/cave not present")
-def test_shared_cave_scenes_are_all_training_side() -> None:
+@needs_shared("cave")
+def test_shared_cave_scenes_are_all_training_side(shared_data: Path) -> None:
     from training.scenes.cave import list_cave_scenes
 
-    names = list_cave_scenes(SHARED / "cave")
+    names = list_cave_scenes(shared_data / "cave")
     split = cave_split(names)
     assert len(split.train) == 11 and len(split.validation) == 2 and split.test == ("fake_and_real_food",)
 

@@ -1,4 +1,11 @@
-"""`pifnet-train fit` argv building for every parameter combination, and the fit's files."""
+"""`pifnet-train fit` argv building, checked against the CLI contract and the trainer's own parser; the fit's files.
+
+As in test_options.py: ``test_argv_matches_options``, whose expectation mirrors the builder's
+rules, runs over an all-pairs covering set of the option values (``allpairs.all_pairs``: 13 cases
+instead of the 432 of the full product); ``test_argv_is_accepted_by_the_real_trainer_parser``
+keeps the FULL product, since it is what guarantees that every argv the plugin can build is
+accepted by ``pifnet-train fit`` with the intended values.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+from .allpairs import all_pairs, uncovered_pairs
 from .argv_split import split_argv
 
 from qgis_plugin.errors import OptionsError
@@ -21,9 +29,12 @@ VALUED = {"-o", "--output", "--time-budget", "--init", "--device", "--threads", 
 FLAGS = {"--resume", "--overwrite", "--allow-resample"}
 START_FILE = "/w/enmap s2 x3.safetensors"
 
-COMBINATIONS = list(
-    itertools.product(STARTS, DEVICES, (False, True), (False, True), (None, 3), (None, 4), (10.0, 0.5, 1.25))
-)
+#: Values of (start, device, resume, allow_resample, threads, max_steps, time_budget_min).
+PARAMETERS = (STARTS, DEVICES, (False, True), (False, True), (None, 3), (None, 4), (10.0, 0.5, 1.25))
+#: Every combination: what the real-parser test runs.
+COMBINATIONS = list(itertools.product(*PARAMETERS))
+#: Every pair of values of any two parameters in at least one case: what the expectation test runs.
+PAIRWISE = all_pairs(*PARAMETERS)
 
 
 def parse_argv(argv: list[str]) -> tuple[dict[str, str], set[str], list[str]]:
@@ -47,7 +58,7 @@ def options_for(start, device, resume, resample, threads, max_steps, minutes, **
     )
 
 
-@pytest.mark.parametrize("start,device,resume,resample,threads,max_steps,minutes", COMBINATIONS)
+@pytest.mark.parametrize("start,device,resume,resample,threads,max_steps,minutes", PAIRWISE)
 def test_argv_matches_options(start, device, resume, resample, threads, max_steps, minutes) -> None:
     options = options_for(start, device, resume, resample, threads, max_steps, minutes)
     values, flags, positionals = parse_argv(build_fit_argv(TRAINER, options))
@@ -64,6 +75,12 @@ def test_argv_matches_options(start, device, resume, resample, threads, max_step
     assert values == expected
     # --overwrite would start over, so a resumed fit never gets it
     assert flags == ({"--resume"} if resume else {"--overwrite"}) | ({"--allow-resample"} if resample else set())
+
+
+def test_pairwise_cases_cover_every_pair_of_values() -> None:
+    assert uncovered_pairs(PAIRWISE, *PARAMETERS) == set()
+    assert set(PAIRWISE) <= set(COMBINATIONS) and len(set(PAIRWISE)) == len(PAIRWISE) < len(COMBINATIONS) // 20
+    assert PAIRWISE == all_pairs(*PARAMETERS)  # deterministic: the same cases on every run
 
 
 @pytest.mark.parametrize("minutes,text", [(10, "600s"), (10.0, "600s"), (0.5, "30s"), (1.25, "75s"), (0.01, "0.6s"),

@@ -1,4 +1,17 @@
-"""argv building for every parameter combination, checked against the CLI contract."""
+"""`pifnet-engine fuse` argv building, checked against the CLI contract and the engine's own parser.
+
+Two checks with different jobs, hence different case sets:
+
+* ``test_argv_matches_options`` compares the argv with an expectation written from the contract,
+  which necessarily mirrors the builder's own rules (one option per field, ``--weights`` only with
+  PIF-Net). Such a test finds a rule that is wrong for a value, or two fields that interfere, not
+  a third field that matters only with two others, so it runs over an all-pairs covering set of
+  the option values (every value of any option meets every value of any other in some case;
+  ``allpairs.all_pairs``, deterministic): 13 cases instead of the 864 of the full product.
+* ``test_argv_is_accepted_by_the_real_engine_parser`` feeds the argv to the engine's real click
+  command and keeps the FULL product: it is what guarantees that every argv the plugin can build
+  is accepted by the engine with the intended values, and it runs as one test (no per-case cost).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +19,7 @@ import itertools
 from pathlib import Path
 
 import pytest
+from .allpairs import all_pairs, uncovered_pairs
 from .argv_split import split_argv
 
 from qgis_plugin.errors import OptionsError
@@ -16,11 +30,14 @@ ENGINE = "/opt/pifnet env/bin/pifnet-engine"
 VALUED = {"-o", "--output", "--method", "--weights", "--tile-size", "--overlap", "--batch-size", "--device", "--dtype", "--progress"}
 FLAGS = {"--cog", "--overwrite", "--allow-resample", "--no-report"}
 
-COMBINATIONS = list(
-    itertools.product(
-        METHODS, DEVICES, DTYPES, (False, True), (False, True), (None, 512), (None, 0, 48), (None, "/w/cave x4.safetensors")
-    )
+#: Values of (method, device, dtype, cog, allow_resample, tile_size_px, overlap_px, weights_path).
+PARAMETERS = (
+    METHODS, DEVICES, DTYPES, (False, True), (False, True), (None, 512), (None, 0, 48), (None, "/w/cave x4.safetensors")
 )
+#: Every combination: what the real-parser test runs.
+COMBINATIONS = list(itertools.product(*PARAMETERS))
+#: Every pair of values of any two parameters in at least one case: what the expectation test runs.
+PAIRWISE = all_pairs(*PARAMETERS)
 
 
 def parse_argv(argv: list[str]) -> tuple[dict[str, str], set[str], list[str]]:
@@ -32,7 +49,7 @@ def parse_argv(argv: list[str]) -> tuple[dict[str, str], set[str], list[str]]:
     return split_argv(argv, [ENGINE, "fuse"], VALUED, FLAGS)
 
 
-@pytest.mark.parametrize("method,device,dtype,cog,resample,tile,overlap,weights", COMBINATIONS)
+@pytest.mark.parametrize("method,device,dtype,cog,resample,tile,overlap,weights", PAIRWISE)
 def test_argv_matches_options(method, device, dtype, cog, resample, tile, overlap, weights) -> None:
     options = FuseOptions(
         hsi_path="/data/enmap hsi.tif",
@@ -59,6 +76,12 @@ def test_argv_matches_options(method, device, dtype, cog, resample, tile, overla
         expected["--weights"] = weights
     assert values == expected
     assert flags == {"--overwrite"} | ({"--cog"} if cog else set()) | ({"--allow-resample"} if resample else set())
+
+
+def test_pairwise_cases_cover_every_pair_of_values() -> None:
+    assert uncovered_pairs(PAIRWISE, *PARAMETERS) == set()
+    assert set(PAIRWISE) <= set(COMBINATIONS) and len(set(PAIRWISE)) == len(PAIRWISE) < len(COMBINATIONS) // 50
+    assert PAIRWISE == all_pairs(*PARAMETERS)  # deterministic: the same cases on every run
 
 
 def test_overwrite_can_be_left_out() -> None:

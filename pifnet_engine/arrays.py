@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -35,12 +36,14 @@ def fuse_arrays(hsi: np.ndarray, msi: np.ndarray, method: str | FusionMethod = "
                 weights: str | Path | None = None, tile_px: int = 256, overlap_px: int | None = None,
                 batch_size: int | None = None, device: str = "auto",
                 wavelengths_nm: tuple[float, ...] | None = None,
-                good_bands: tuple[bool, ...] | None = None) -> np.ndarray:
+                good_bands: tuple[bool, ...] | None = None,
+                method_options: dict[str, Any] | None = None) -> np.ndarray:
     """Fuse ``hsi`` (C, h, w) and ``msi`` (c, h*s, w*s) float arrays; returns (C, h*s, w*s) float32.
 
     ``method`` is a method name or a ready :class:`FusionMethod` (e.g. a model being trained).
     NaN marks invalid input pixels; they come back as NaN. ``wavelengths_nm`` and ``good_bands``
     (False = bad band, written as ``bbl``) are written on the HSI as a raster would carry them.
+    ``method_options`` go to the method's constructor (e.g. ``{"precision": "bf16"}`` for PIF-Net).
     """
     s = msi.shape[1] // hsi.shape[1]
     if msi.shape[1] != s * hsi.shape[1] or msi.shape[2] != s * hsi.shape[2]:
@@ -59,7 +62,8 @@ def fuse_arrays(hsi: np.ndarray, msi: np.ndarray, method: str | FusionMethod = "
         instance = method if isinstance(method, FusionMethod) else None
         request = FuseRequest(hsi=hp, msi=mp, output=out, method=instance.name if instance else str(method),
                               weights=weights, tile_px=tile_px, overlap_px=overlap_px,
-                              batch_size=batch_size, device=device, method_instance=instance)
+                              batch_size=batch_size, device=device, method_instance=instance,
+                              method_options=dict(method_options or {}))
         run_fusion(request, Reporter(stream=io.StringIO()))
         with rasterio.open(out) as ds:
             return ds.read().astype(np.float32)

@@ -332,7 +332,7 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
         report_request = ReportRequest(
             fused=path, hsi=Path(request.hsi), msi=Path(request.msi), allow_resample=request.allow_resample,
             msi_srf=request.msi_srf, wald=request.report_wald, device=request.device,
-            method=job.method.name, weights=weights,
+            method=job.method.name, weights=weights, precision=request.method_options.get("precision"),
             fusion={"seconds": round(seconds, 2), "warnings": list(job.plan.warnings), "windows": total,
                     "tile_px": layout.tile_px, "overlap_px": layout.overlap_px, "device": str(job.device)})
         try:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..pipeline import FuseRequest, run_fusion
+from ..precision import DEFAULT_FUSE_PRECISION, PRECISIONS
 from ..progress import make_reporter
 from .options import layout_options, pair_arguments, report_options
 from .boundary import guarded
@@ -21,6 +22,9 @@ from .boundary import guarded
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--dtype", type=click.Choice(["float32", "keep"]), default="float32", show_default=True,
               help="float32 physical values, or keep the HSI's data type with its scale/offset.")
+@click.option("--precision", type=click.Choice(list(PRECISIONS)), default=DEFAULT_FUSE_PRECISION, show_default=True,
+              help="PIF-Net's arithmetic: bf16 autocast (faster; where the CPU/GPU has bfloat16 natively with auto), "
+                   "or fp32. Other methods always compute in float32.")
 @click.option("--cog", is_flag=True, help="Write a Cloud Optimized GeoTIFF.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file (and its report).")
 @click.option("--report/--no-report", default=True, show_default=True,
@@ -31,14 +35,15 @@ from .boundary import guarded
 @guarded
 def fuse(hsi: Path, msi: Path, output: Path, method: str, weights: str | None, tile_size: int,
          overlap: int | None, allow_resample: bool, batch_size: int | None, device: str, dtype: str,
-         cog: bool, overwrite: bool, report: bool, report_wald: bool, msi_srf: str | None,
+         precision: str, cog: bool, overwrite: bool, report: bool, report_wald: bool, msi_srf: str | None,
          progress: str | None) -> None:
     """Fuse HSI and MSI into a high-resolution hyperspectral GeoTIFF OUT."""
     reporter = make_reporter(progress)
     request = FuseRequest(hsi=hsi, msi=msi, output=output, method=method, weights=weights,
                           tile_px=tile_size, overlap_px=overlap, batch_size=batch_size, device=device,
                           dtype=dtype, cog=cog, overwrite=overwrite, allow_resample=allow_resample,
-                          report=report, report_wald=report_wald, msi_srf=msi_srf)
+                          report=report, report_wald=report_wald, msi_srf=msi_srf,
+                          method_options={"precision": precision} if method == "pifnet" else {})
     result = run_fusion(request, reporter)
     if result.report_files and progress != "json":  # json: the files are in the done event
         for kind in ("report", "quicklook"):

@@ -22,7 +22,6 @@ weights file.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from ..model.config import window_multiple_lr
 from ..model.normalisation import MODE_PAIR_MEAN, PairStatistics, mode_of, scales_for, unit_refusal
 from ..model.pifnet import PIFNet
 from ..model.weights import load_weights, read_manifest
+from ..precision import autocast_for, resolve_precision
 from .base import FusionMethod, PairSpec, StatsBatch
 from .gsa import GSAMethod
 
@@ -101,8 +101,9 @@ class PIFNetMethod(FusionMethod):
     Args:
         device: where the network runs (``self.device``).
         weights: ``NAME``, ``NAME.safetensors`` or ``NAME.json``; None = the bundled default.
-        autocast: run the network under bf16 autocast on CUDA (ignored on CPU). Faster; quality
-            difference to fp32 must be measured per weights file (see the report).
+        precision: ``"fp32"`` (default), ``"bf16"`` (bfloat16 autocast on the device, CPU or CUDA)
+            or ``"auto"`` (bf16 where the device computes it natively), see
+            :mod:`pifnet_engine.precision`. Measured numbers (speed, PSNR change) in docs/cli.md.
     """
 
     name = "pifnet"
@@ -113,9 +114,9 @@ class PIFNetMethod(FusionMethod):
     needs_statistics = True
 
     def __init__(self, device: torch.device | str = "cpu", weights: str | Path | None = None,
-                 autocast: bool = False) -> None:
+                 precision: str = "fp32") -> None:
         super().__init__(device)
-        self.autocast = bool(autocast)
+        self.precision = resolve_precision(precision, self.device)
         self.model: PIFNet | None = None
         self._gsa: GSAMethod | None = None
         self.manifest: dict = {}
@@ -232,9 +233,7 @@ class PIFNetMethod(FusionMethod):
             y = F.pad(y, (0, pw * s, 0, ph * s), mode="replicate")
             if base is not None:
                 base = F.pad(base, (0, pw * s, 0, ph * s), mode="replicate")
-        amp = (torch.autocast("cuda", dtype=torch.bfloat16)
-               if self.autocast and self.device.type == "cuda" else contextlib.nullcontext())
-        with amp:
+        with autocast_for(self.precision, self.device):
             z = self.model(x, y, with_reference=False, base=base).fused
         z = z.float()[..., : h * s, : w * s]
         return z * hsi_scale + hsi_offset
@@ -244,7 +243,7 @@ class PIFNetMethod(FusionMethod):
         tags.update({
             "PIFNET_WEIGHTS": self.weights_name,
             "PIFNET_WEIGHTS_SHA256": str(self.manifest["sha256"]),
-            "PIFNET_AUTOCAST": "bf16" if self.autocast and self.device.type == "cuda" else "none",
+            "PIFNET_AUTOCAST": "bf16" if self.precision == "bf16" else "none",
             "PIFNET_NORMALISATION": self.normalisation_text,
         })
         return tags

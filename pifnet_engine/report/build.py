@@ -43,6 +43,9 @@ class ReportRequest:
     device: str = "cpu"
     method: str | None = None
     weights: str | None = None
+    #: PIF-Net's forward precision (``"bf16"``/``"fp32"``) for the reduced-resolution check; None: as the
+    #: fused raster's ``PIFNET_AUTOCAST`` tag says.
+    precision: str | None = None
     fusion: dict[str, object] = field(default_factory=dict)
 
 
@@ -82,6 +85,7 @@ def build_report(req: ReportRequest, progress: Progress | None = None) -> Report
         tags = fused_ds.tags()
         method = req.method or tags.get("PIFNET_METHOD", "unknown")
         weights = req.weights if req.weights is not None else tags.get("PIFNET_WEIGHTS")
+        precision = req.precision or ("bf16" if tags.get("PIFNET_AUTOCAST") == "bf16" else "fp32")
         fused = RasterSource(fused_ds, role="fused raster")
         info = hsi.band_info
         preset = None
@@ -96,7 +100,7 @@ def build_report(req: ReportRequest, progress: Progress | None = None) -> Report
             tell(0.7, "report: reduced-resolution check")
             rows = [(method, method, weights)] if method in ("pifnet", "gsa", "bicubic") else []
             rows += [(m, m, None) for m in ("gsa", "bicubic") if m != method]
-            wald = reduced_resolution_check(plan, hsi, msi, rows, device=req.device)
+            wald = reduced_resolution_check(plan, hsi, msi, rows, device=req.device, precision=precision)
             wald["verdict"] = _verdict(method, wald)
         else:
             wald = {"skipped": "--no-report-wald"}

@@ -42,8 +42,10 @@ def sample_window(region: ReportRegion) -> Window:
 
 
 def reduced_resolution_check(plan: GridPlan, hsi: RasterSource, msi: RasterSource,
-                             methods: Sequence[tuple[str, str, str | None]], device: str = "cpu") -> dict[str, object]:
-    """Score each ``(label, method name, weights)`` at reduced resolution on the sample.
+                             methods: Sequence[tuple[str, str, str | None]], device: str = "cpu",
+                             precision: str = "fp32") -> dict[str, object]:
+    """Score each ``(label, method name, weights)`` at reduced resolution on the sample (PIF-Net in
+    ``precision``, as the fusion ran).
 
     Returns ``{"protocol", "sample", "methods": {label: {"psnr_db", "sam_deg", "ergas", "seconds"}
     or {"unavailable": why}}}``; PSNR uses the per-band peak of the HSI as data range.
@@ -71,6 +73,7 @@ def reduced_resolution_check(plan: GridPlan, hsi: RasterSource, msi: RasterSourc
         t0 = time.perf_counter()
         try:
             est = fuse_arrays(low_hsi, low_msi, method=name, weights=weights, device=device,
+                              method_options={"precision": precision} if name == "pifnet" else None,
                               wavelengths_nm=hsi.band_info.wavelengths_nm, good_bands=tuple(good.tolist()))
             scores = {"psnr_db": psnr(ref, est), "sam_deg": sam(ref, est), "ergas": ergas(ref, est, r)}
             results[label] = {**{k: (v if math.isfinite(v) else None) for k, v in scores.items()},

@@ -185,7 +185,7 @@ CHILD = r"""
 import resource, sys
 from pifnet_engine.errors import WeightsError
 from pifnet_engine.model.weights import load_weights
-from ..engine.cli_runner import run
+from tests.engine.cli_runner import run  # a child process: absolute (PYTHONPATH is the repository)
 import pifnet_engine.cli.fuse, pifnet_engine.methods.pifnet, rasterio  # imported before the limit
 
 def vm_bytes():

@@ -1,5 +1,5 @@
 """``python -m pifnet_engine`` = the ``pifnet-engine`` command."""
 
-from .cli.main import main
+from pifnet_engine.cli.main import main
 
 main()

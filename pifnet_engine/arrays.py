@@ -17,9 +17,9 @@ import numpy as np
 import rasterio
 from affine import Affine
 
-from .methods import FusionMethod
-from .pipeline import FuseRequest, run_fusion
-from .progress import Reporter
+from pifnet_engine.methods import FusionMethod
+from pifnet_engine.pipeline import FuseRequest, run_fusion
+from pifnet_engine.progress import Reporter
 
 _CRS = "EPSG:32633"
 

@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .activity import doing
+from pifnet_engine.activity import doing
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:

@@ -20,7 +20,7 @@ from rasterio.io import DatasetReader
 from rasterio.warp import calculate_default_transform, transform_bounds
 from rasterio.windows import Window
 
-from .errors import GridError
+from pifnet_engine.errors import GridError
 
 #: A pixel-size ratio within this relative distance of an integer counts as that integer.
 RATIO_TOLERANCE = 0.01

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from rasterio.windows import Window
 
-from .grid import GridPlan
-from .raster.source import RasterSource
+from pifnet_engine.grid import GridPlan
+from pifnet_engine.raster.source import RasterSource
 
 
 @dataclass

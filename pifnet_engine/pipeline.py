@@ -25,19 +25,19 @@ from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from . import __version__
-from .activity import RASTER_COMPLETE, doing
-from .blend import BlendAccumulator
-from .errors import DeviceError, InputDataError, UsageError
-from .grid import GridPlan, plan_grid
-from .methods import FusionMethod, PairSpec, StatsBatch, create_method
-from .pairing import PairReader, block_all, block_mean
-from . import preflight, stopping
-from .progress import Reporter
-from .raster.source import FILL_RADIUS_PX, RasterSource, open_raster
-from .sanity import check_fused_batch
-from .tiling import Tile, TileLayout
-from .writer import OutputSpec, OutputTarget, check_output_path
+from pifnet_engine import __version__
+from pifnet_engine.activity import RASTER_COMPLETE, doing
+from pifnet_engine.blend import BlendAccumulator
+from pifnet_engine.errors import DeviceError, InputDataError, UsageError
+from pifnet_engine.grid import GridPlan, plan_grid
+from pifnet_engine.methods import FusionMethod, PairSpec, StatsBatch, create_method
+from pifnet_engine.pairing import PairReader, block_all, block_mean
+from pifnet_engine import preflight, stopping
+from pifnet_engine.progress import Reporter
+from pifnet_engine.raster.source import FILL_RADIUS_PX, RasterSource, open_raster
+from pifnet_engine.sanity import check_fused_batch
+from pifnet_engine.tiling import Tile, TileLayout
+from pifnet_engine.writer import OutputSpec, OutputTarget, check_output_path
 
 #: GDAL block cache for the job (bytes). Small and fixed, so that memory does not depend on the scene:
 #: measured with benchmarks/bench_engine.py, a 256 MB cache let peak RSS grow 1.24x from a 1024^2 to a
@@ -262,8 +262,8 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
     """Fuse ``request.hsi`` and ``request.msi`` into ``request.output`` (and its report when
     ``request.report``); returns what was written."""
     # The report imports this module (open_pair), so it is imported here, not at the top.
-    from .report import ReportPaths, ReportRequest, write_report
-    from .report.responses import preset_responses
+    from pifnet_engine.report import ReportPaths, ReportRequest, write_report
+    from pifnet_engine.report.responses import preset_responses
 
     if request.output is None:
         raise UsageError("no output path given; pass -o OUT.tif")

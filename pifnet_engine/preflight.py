@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UsageError
+from pifnet_engine.errors import UsageError
 
 MEMORY_SHARE = 0.8
 

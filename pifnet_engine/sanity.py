@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ImplausibleOutputError
+from pifnet_engine.errors import ImplausibleOutputError
 
 #: A fused value may be at most this many times the window's largest input magnitude.
 #:

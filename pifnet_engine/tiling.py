@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 from rasterio.windows import Window
 
-from .grid import GridPlan
+from pifnet_engine.grid import GridPlan
 
 
 @dataclass(frozen=True)

@@ -29,15 +29,15 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
-from .activity import doing
-from .atomic_file import write_atomic
-from .errors import OutputExistsError, UsageError
-from .raster.bands import BandInfo, band_tags_for_output
-from .raster.gdal_failures import gdal_writes_checked
-from .raster.overviews import build_overviews, check_overviews, cog_overview_options, overview_levels
-from .raster.qgis_style import multiband_qml, style_path
-from .raster.rgb import RgbBands, choose_rgb_bands
-from .raster.stretch import band_stretches
+from pifnet_engine.activity import doing
+from pifnet_engine.atomic_file import write_atomic
+from pifnet_engine.errors import OutputExistsError, UsageError
+from pifnet_engine.raster.bands import BandInfo, band_tags_for_output
+from pifnet_engine.raster.gdal_failures import gdal_writes_checked
+from pifnet_engine.raster.overviews import build_overviews, check_overviews, cog_overview_options, overview_levels
+from pifnet_engine.raster.qgis_style import multiband_qml, style_path
+from pifnet_engine.raster.rgb import RgbBands, choose_rgb_bands
+from pifnet_engine.raster.stretch import band_stretches
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,10 @@ from typing import Any, TypeVar
 
 import click
 
-from ..activity import RASTER_COMPLETE, activity_of
-from ..errors import InternalError, OutOfMemoryError, PifnetError, SystemIOError
-from ..progress import make_reporter
-from ..stopping import Terminated
+from pifnet_engine.activity import RASTER_COMPLETE, activity_of
+from pifnet_engine.errors import InternalError, OutOfMemoryError, PifnetError, SystemIOError
+from pifnet_engine.progress import make_reporter
+from pifnet_engine.stopping import Terminated
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -12,10 +12,10 @@ import click
 import numpy as np
 import rasterio
 
-from ..errors import InputDataError
-from ..metrics import all_metrics
-from ..raster.source import open_raster
-from .boundary import guarded
+from pifnet_engine.errors import InputDataError
+from pifnet_engine.metrics import all_metrics
+from pifnet_engine.raster.source import open_raster
+from pifnet_engine.cli.boundary import guarded
 
 #: compare reads whole rasters; refuse beyond this many values per raster.
 MAX_VALUES = 500_000_000

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from ..pipeline import FuseRequest, run_fusion
-from ..precision import DEFAULT_FUSE_PRECISION, PRECISIONS
-from ..progress import make_reporter
-from .options import layout_options, pair_arguments, report_options
-from .boundary import guarded
+from pifnet_engine.pipeline import FuseRequest, run_fusion
+from pifnet_engine.precision import DEFAULT_FUSE_PRECISION, PRECISIONS
+from pifnet_engine.progress import make_reporter
+from pifnet_engine.cli.options import layout_options, pair_arguments, report_options
+from pifnet_engine.cli.boundary import guarded
 
 
 @click.command()

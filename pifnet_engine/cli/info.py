@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from ..pipeline import FuseRequest, Job, open_job
-from .options import layout_options, pair_arguments
-from .boundary import guarded
+from pifnet_engine.pipeline import FuseRequest, Job, open_job
+from pifnet_engine.cli.options import layout_options, pair_arguments
+from pifnet_engine.cli.boundary import guarded
 
 
 def _wavelength_summary(wl: tuple[float, ...] | None, source: str | None) -> str:

@@ -13,10 +13,10 @@ import sys
 
 import click
 
-from .. import __version__
-from ..errors import PifnetError
-from ..progress import Reporter, make_reporter
-from ..stopping import Terminated, install_handlers
+from pifnet_engine import __version__
+from pifnet_engine.errors import PifnetError
+from pifnet_engine.progress import Reporter, make_reporter
+from pifnet_engine.stopping import Terminated, install_handlers
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,17 +29,17 @@ def cli(debug: bool) -> None:
 
 
 def _register() -> None:
-    from .compare import compare
-    from .fuse import fuse
-    from .info import info
-    from .report import report
+    from pifnet_engine.cli.compare import compare
+    from pifnet_engine.cli.fuse import fuse
+    from pifnet_engine.cli.info import info
+    from pifnet_engine.cli.report import report
 
     cli.add_command(fuse)
     cli.add_command(info)
     cli.add_command(compare)
     cli.add_command(report)
     try:
-        from .weights import weights
+        from pifnet_engine.cli.weights import weights
     except ImportError:  # the weights command arrives with the model package
         return
     cli.add_command(weights)

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import click
 
-from ..methods import METHOD_NAMES
+from pifnet_engine.methods import METHOD_NAMES
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -36,7 +36,7 @@ def layout_options(f: F) -> F:
 
 def report_options(f: F) -> F:
     """The report's options (``fuse`` and ``report``)."""
-    from ..spectral.srf import SENSORS
+    from pifnet_engine.spectral.srf import SENSORS
 
     bundled = ", ".join(name for name, spec in SENSORS.items() if spec.bundled)
     f = click.option("--msi-srf", type=str, metavar="SENSOR", default=None,

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..report import ReportPaths, ReportRequest, write_report
-from ..writer import check_output_path
-from .options import existing_raster, report_options
-from .boundary import guarded
+from pifnet_engine.report import ReportPaths, ReportRequest, write_report
+from pifnet_engine.writer import check_output_path
+from pifnet_engine.cli.options import existing_raster, report_options
+from pifnet_engine.cli.boundary import guarded
 
 
 @click.command()

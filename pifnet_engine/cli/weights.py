@@ -12,9 +12,9 @@ from typing import Any
 
 import click
 
-from ..model.normalisation import MODE_PAIR_MEAN, mode_of
-from ..model.weights import read_manifest, weights_paths
-from .boundary import guarded
+from pifnet_engine.model.normalisation import MODE_PAIR_MEAN, mode_of
+from pifnet_engine.model.weights import read_manifest, weights_paths
+from pifnet_engine.cli.boundary import guarded
 
 
 @click.group("weights")
@@ -87,7 +87,7 @@ def format_manifest(m: dict[str, Any]) -> str:
 def show(file: str, as_json: bool) -> None:
     """Print the manifest of weights FILE (NAME, NAME.safetensors or NAME.json) or of a bundled
     weights NAME (see `pifnet-engine weights list`)."""
-    from ..methods.pifnet import bundled_weights
+    from pifnet_engine.methods.pifnet import bundled_weights
 
     bundled = {p.stem: p for p in bundled_weights()}
     path = Path(file) if Path(file).exists() or file not in bundled else bundled[file]
@@ -103,7 +103,7 @@ def show(file: str, as_json: bool) -> None:
 @guarded
 def list_bundled() -> None:
     """List the weights bundled with this installation (usable as --weights NAME)."""
-    from ..methods.pifnet import bundled_weights
+    from pifnet_engine.methods.pifnet import bundled_weights
 
     paths = bundled_weights()
     if not paths:

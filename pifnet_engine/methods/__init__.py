@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from ..errors import UsageError
-from .base import FusionMethod, PairSpec, StatsBatch
+from pifnet_engine.errors import UsageError
+from pifnet_engine.methods.base import FusionMethod, PairSpec, StatsBatch
 
 METHOD_NAMES = ("pifnet", "gsa", "bicubic")
 
@@ -17,13 +17,13 @@ def create_method(name: str, device: torch.device, weights: str | Path | None = 
                   **options: Any) -> FusionMethod:
     """Build the method ``name`` on ``device``; ``weights`` only for ``pifnet``."""
     if name == "bicubic":
-        from .bicubic import BicubicMethod
+        from pifnet_engine.methods.bicubic import BicubicMethod
         method: FusionMethod = BicubicMethod(device)
     elif name == "gsa":
-        from .gsa import GSAMethod
+        from pifnet_engine.methods.gsa import GSAMethod
         method = GSAMethod(device)
     elif name == "pifnet":
-        from .pifnet import PIFNetMethod
+        from pifnet_engine.methods.pifnet import PIFNetMethod
         return PIFNetMethod(device=device, weights=weights, **options)
     else:
         raise UsageError(f"unknown method '{name}'; choose one of {', '.join(METHOD_NAMES)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .base import FusionMethod
+from pifnet_engine.methods.base import FusionMethod
 
 
 def upsample_bicubic(hsi: torch.Tensor, ratio: int) -> torch.Tensor:

@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import InputDataError
-from .base import FusionMethod, PairSpec, StatsBatch
-from .bicubic import upsample_bicubic
+from pifnet_engine.errors import InputDataError
+from pifnet_engine.methods.base import FusionMethod, PairSpec, StatsBatch
+from pifnet_engine.methods.bicubic import upsample_bicubic
 
 
 class GSAMethod(FusionMethod):

@@ -29,14 +29,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import InputDataError, WeightsError
-from ..model.config import window_multiple_lr
-from ..model.normalisation import MODE_PAIR_MEAN, PairStatistics, mode_of, scales_for, unit_refusal
-from ..model.pifnet import PIFNet
-from ..model.weights import load_weights, read_manifest
-from ..precision import autocast_for, resolve_precision
-from .base import FusionMethod, PairSpec, StatsBatch
-from .gsa import GSAMethod
+from pifnet_engine.errors import InputDataError, WeightsError
+from pifnet_engine.model.config import window_multiple_lr
+from pifnet_engine.model.normalisation import MODE_PAIR_MEAN, PairStatistics, mode_of, scales_for, unit_refusal
+from pifnet_engine.model.pifnet import PIFNet
+from pifnet_engine.model.weights import load_weights, read_manifest
+from pifnet_engine.precision import autocast_for, resolve_precision
+from pifnet_engine.methods.base import FusionMethod, PairSpec, StatsBatch
+from pifnet_engine.methods.gsa import GSAMethod
 
 #: Weights files shipped with the package (NAME.safetensors + NAME.json), trained by ``pifnet-train``.
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "weights"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rasterio.io import DatasetReader
 
-from ..errors import InputDataError
+from pifnet_engine.errors import InputDataError
 
 _UNIT_TO_NM = {
     "nanometers": 1.0, "nanometer": 1.0, "nanometres": 1.0, "nm": 1.0,

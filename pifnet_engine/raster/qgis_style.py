@@ -17,8 +17,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from .rgb import RgbBands
-from .stretch import CUT_LOWER, CUT_UPPER, Stretch
+from pifnet_engine.raster.rgb import RgbBands
+from pifnet_engine.raster.stretch import CUT_LOWER, CUT_UPPER, Stretch
 
 #: The QGIS version whose style format is written (newer QGIS versions read it).
 QGIS_STYLE_VERSION = "3.22.0"

@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .bands import BandInfo
+from pifnet_engine.raster.bands import BandInfo
 
 #: Target centres (nm) of the red, green and blue display bands.
 TRUE_COLOUR_NM = (640.0, 550.0, 470.0)

@@ -18,8 +18,8 @@ from rasterio.enums import ColorInterp, MaskFlags
 from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
-from ..errors import InputDataError
-from .bands import BandInfo, read_band_info
+from pifnet_engine.errors import InputDataError
+from pifnet_engine.raster.bands import BandInfo, read_band_info
 
 
 @dataclass

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..errors import PifnetError
-from .build import Report, ReportRequest, build_report
-from .document import to_html, to_json
-from .files import ReportPaths
+from pifnet_engine.errors import PifnetError
+from pifnet_engine.report.build import Report, ReportRequest, build_report
+from pifnet_engine.report.document import to_html, to_json
+from pifnet_engine.report.files import ReportPaths
 
 __all__ = ["Report", "ReportPaths", "ReportRequest", "build_report", "summary_line", "write_report"]
 

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..metrics import spectral_angles_deg
+from pifnet_engine.metrics import spectral_angles_deg
 
 
 class BandErrors:

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import rasterio
 
-from .. import __version__
-from ..errors import InputDataError
-from ..model.weights import sha256_file
-from ..pipeline import open_pair
-from ..raster.source import RasterSource, open_raster
-from .consistency import check_consistency
-from .quicklook import render_quicklook
-from .responses import preset_responses
-from .wald import reduced_resolution_check
+from pifnet_engine import __version__
+from pifnet_engine.errors import InputDataError
+from pifnet_engine.model.weights import sha256_file
+from pifnet_engine.pipeline import open_pair
+from pifnet_engine.raster.source import RasterSource, open_raster
+from pifnet_engine.report.consistency import check_consistency
+from pifnet_engine.report.quicklook import render_quicklook
+from pifnet_engine.report.responses import preset_responses
+from pifnet_engine.report.wald import reduced_resolution_check
 
 REPORT_VERSION = 1
 Progress = Callable[[float, str], None]

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..grid import GridPlan
-from ..pairing import PairReader, block_all, block_mean
-from ..raster.source import RasterSource
-from ..simulate import degrade_centred
-from .band_errors import BandErrors
-from .qnr import BLOCK_LR_PX, QNRAccumulator
-from .region import ReportRegion
-from .responses import ResponseEstimator, Responses, most_correlated
+from pifnet_engine.grid import GridPlan
+from pifnet_engine.pairing import PairReader, block_all, block_mean
+from pifnet_engine.raster.source import RasterSource
+from pifnet_engine.simulate import degrade_centred
+from pifnet_engine.report.band_errors import BandErrors
+from pifnet_engine.report.qnr import BLOCK_LR_PX, QNRAccumulator
+from pifnet_engine.report.region import ReportRegion
+from pifnet_engine.report.responses import ResponseEstimator, Responses, most_correlated
 
 #: Longest side of the error map (pixels).
 ERROR_MAP_PX = 512

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomic_file import write_atomic
-from ..errors import OutputExistsError
+from pifnet_engine.atomic_file import write_atomic
+from pifnet_engine.errors import OutputExistsError
 
 
 @dataclass(frozen=True)

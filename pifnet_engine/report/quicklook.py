@@ -22,10 +22,10 @@ import numpy as np
 from rasterio.enums import Resampling
 from rasterio.windows import Window
 
-from ..raster.rgb import TRUE_COLOUR_NM, nearest_good_bands
-from ..raster.source import RasterSource
-from ..raster.stretch import cumulative_cut, sample_shape
-from .region import ReportRegion
+from pifnet_engine.raster.rgb import TRUE_COLOUR_NM, nearest_good_bands
+from pifnet_engine.raster.source import RasterSource
+from pifnet_engine.raster.stretch import cumulative_cut, sample_shape
+from pifnet_engine.report.region import ReportRegion
 
 #: Longest side of each panel's image (pixels).
 PANEL_PX = 480

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from rasterio.windows import Window
 
-from ..errors import InputDataError
-from ..grid import GridPlan
+from pifnet_engine.errors import InputDataError
+from pifnet_engine.grid import GridPlan
 
 #: About this many MSI pixels a side per chunk (memory: bands x side^2 x 4 bytes per array).
 CHUNK_MSI_PX = 256

@@ -29,8 +29,8 @@ import numpy as np
 from scipy.linalg import cho_factor, solve_triangular
 from scipy.optimize import nnls
 
-from ..errors import InputDataError
-from ..spectral import load_srf, response_matrix
+from pifnet_engine.errors import InputDataError
+from pifnet_engine.spectral import load_srf, response_matrix
 
 #: Ridge added to the HSI's covariance, relative to its mean variance (numerical only).
 RIDGE = 1e-10

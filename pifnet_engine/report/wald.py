@@ -18,14 +18,14 @@ from collections.abc import Sequence
 import numpy as np
 from rasterio.windows import Window
 
-from ..arrays import fuse_arrays
-from ..errors import InputDataError
-from ..grid import GridPlan
-from ..metrics import ergas, psnr, sam
-from ..pairing import PairReader
-from ..raster.source import RasterSource
-from ..simulate import degrade_centred
-from .region import ReportRegion
+from pifnet_engine.arrays import fuse_arrays
+from pifnet_engine.errors import InputDataError
+from pifnet_engine.grid import GridPlan
+from pifnet_engine.metrics import ergas, psnr, sam
+from pifnet_engine.pairing import PairReader
+from pifnet_engine.raster.source import RasterSource
+from pifnet_engine.simulate import degrade_centred
+from pifnet_engine.report.region import ReportRegion
 
 #: Side of the sample, HSI pixels.
 SAMPLE_LR_PX = 192

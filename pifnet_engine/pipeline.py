@@ -37,7 +37,7 @@ from pifnet_engine.progress import Reporter
 from pifnet_engine.raster.source import FILL_RADIUS_PX, RasterSource, open_raster
 from pifnet_engine.sanity import check_fused_batch
 from pifnet_engine.tiling import Tile, TileLayout
-from pifnet_engine.writer import OutputSpec, OutputTarget, check_output_path
+from pifnet_engine.writer import OutputSpec, OutputTarget, check_output_path, output_values
 
 #: GDAL block cache for the job (bytes). Small and fixed, so that memory does not depend on the scene:
 #: measured with benchmarks/bench_engine.py, a 256 MB cache let peak RSS grow 1.24x from a 1024^2 to a
@@ -219,29 +219,8 @@ def _batches(tiles: list[Tile], size: int) -> Iterator[list[Tile]]:
 def output_spec(job: Job) -> OutputSpec:
     """The output raster's georeferencing, data type, nodata and provenance tags."""
     req, plan, hsi = job.request, job.plan, job.hsi
-    src_nodata = hsi.original.nodata
-    if req.dtype == "float32":
-        dtype = "float32"
-        # Keep the HSI's nodata when no fused value can take it (negative, e.g. -9999 or EnMAP's
-        # -32768, or NaN); a nodata of 0 or above (uint16's 0) could collide with data: use NaN.
-        keep = src_nodata is not None and (math.isnan(src_nodata) or src_nodata < 0)
-        nodata = float(src_nodata) if keep else float("nan")
-        scales = (1.0,) * hsi.count
-        offsets = (0.0,) * hsi.count
-    elif req.dtype == "keep":
-        dtype = hsi.dtype.name
-        if src_nodata is not None:
-            nodata = float(src_nodata)
-        elif hsi.dtype.kind == "f":
-            nodata = float("nan")
-        elif hsi.dtype.kind == "i":
-            nodata = float(np.iinfo(hsi.dtype).min)
-        else:
-            nodata = float(np.iinfo(hsi.dtype).max)
-        scales = tuple(float(v) for v in hsi.scales)
-        offsets = tuple(float(v) for v in hsi.offsets)
-    else:
-        raise UsageError(f"unknown --dtype '{req.dtype}'; choose float32 or keep")
+    dtype, nodata, scales, offsets = output_values(req.dtype, hsi.dtype, hsi.original.nodata,
+                                                   tuple(hsi.scales.tolist()), tuple(hsi.offsets.tolist()))
     tags = {
         "PIFNET_ENGINE_VERSION": __version__,
         "PIFNET_RATIO": str(plan.ratio),

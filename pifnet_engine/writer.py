@@ -16,6 +16,7 @@ when the output gets no style, removed) only with ``overwrite``.
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -80,6 +81,33 @@ class OutputSpec:
     def bad_bands(self) -> np.ndarray:
         """(C,) bool, True for bad bands (written as nodata)."""
         return np.array([not g for g in self.band_info.good])
+
+
+def output_values(option: str, hsi_dtype: np.dtype, hsi_nodata: float | None, hsi_scales: tuple[float, ...],
+                  hsi_offsets: tuple[float, ...]) -> tuple[str, float, tuple[float, ...], tuple[float, ...]]:
+    """The output's (data type, nodata, per-band scales, offsets) for ``--dtype option``.
+
+    ``"float32"``: physical values; the HSI's nodata is kept when no fused value can take it
+    (negative, e.g. -9999 or EnMAP's -32768, or NaN), else NaN (a nodata of 0 or above, uint16's 0,
+    could collide with data). ``"keep"``: the HSI's data type, scales and offsets; its nodata, else
+    NaN (float), the type's minimum (signed) or maximum (unsigned).
+    """
+    count = len(hsi_scales)
+    if option == "float32":
+        keep = hsi_nodata is not None and (math.isnan(hsi_nodata) or hsi_nodata < 0)
+        nodata = float(hsi_nodata) if keep and hsi_nodata is not None else float("nan")
+        return "float32", nodata, (1.0,) * count, (0.0,) * count
+    if option == "keep":
+        if hsi_nodata is not None:
+            nodata = float(hsi_nodata)
+        elif hsi_dtype.kind == "f":
+            nodata = float("nan")
+        elif hsi_dtype.kind == "i":
+            nodata = float(np.iinfo(hsi_dtype).min)
+        else:
+            nodata = float(np.iinfo(hsi_dtype).max)
+        return hsi_dtype.name, nodata, tuple(float(v) for v in hsi_scales), tuple(float(v) for v in hsi_offsets)
+    raise UsageError(f"unknown --dtype '{option}'; choose float32 or keep")
 
 
 def check_output_path(out: Path, inputs: list[Path], overwrite: bool) -> None:

@@ -60,6 +60,8 @@ class FuseRequest:
     device: str = "auto"
     dtype: str = "float32"
     cog: bool = False
+    #: Add internal overviews to the output (``--no-overviews``: none, faster for a batch job).
+    overviews: bool = True
     overwrite: bool = False
     allow_resample: bool = False
     method_options: dict[str, Any] = field(default_factory=dict)
@@ -234,7 +236,7 @@ def output_spec(job: Job) -> OutputSpec:
     h, w = plan.out_shape
     return OutputSpec(crs=plan.crs, transform=plan.out_transform, height=h, width=w,
                       count=hsi.count, dtype=dtype, nodata=nodata, band_info=hsi.band_info,
-                      scales=scales, offsets=offsets, tags=tags, cog=req.cog)
+                      scales=scales, offsets=offsets, tags=tags, cog=req.cog, overviews=req.overviews)
 
 
 def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:

@@ -61,6 +61,8 @@ class OutputSpec:
     offsets: tuple[float, ...]
     tags: dict[str, str] = field(default_factory=dict)
     cog: bool = False
+    #: Internal overviews (QGIS opens a large output quickly); ``fuse --no-overviews`` turns them off.
+    overviews: bool = True
 
     @cached_property
     def identity_scaling(self) -> bool:
@@ -74,8 +76,8 @@ class OutputSpec:
 
     @cached_property
     def overview_levels(self) -> list[int]:
-        """Decimation factors of the internal overviews (empty for a small output)."""
-        return overview_levels(self.height, self.width)
+        """Decimation factors of the internal overviews (empty for a small output or without overviews)."""
+        return overview_levels(self.height, self.width) if self.overviews else []
 
     @cached_property
     def bad_bands(self) -> np.ndarray:

@@ -86,3 +86,18 @@ def _nanmean_cells(cells: np.ndarray) -> np.ndarray:
     count = np.isfinite(cells).sum(axis=(1, 3))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+@pytest.mark.parametrize("cog", [False, True], ids=["gtiff", "cog"])
+def test_no_overviews_when_asked(tmp_path: Path, cog: bool) -> None:
+    """``fuse --no-overviews``: the same large output without them (and otherwise the same pixels)."""
+    from .cli_runner import fuse
+    from .scenes import make_pair
+
+    pair = make_pair(tmp_path, bands=6, fine=(768, 768), ratio=3)
+    extra = ["--method", "bicubic", *(["--cog"] if cog else [])]
+    with_ovr = fuse(pair.hsi, pair.msi, tmp_path / "with.tif", *extra)
+    without = fuse(pair.hsi, pair.msi, tmp_path / "without.tif", *extra, "--no-overviews")
+    with rasterio.open(with_ovr) as a, rasterio.open(without) as b:
+        assert a.overviews(1) == [2, 4] and b.overviews(1) == []
+        np.testing.assert_array_equal(a.read(), b.read())

@@ -104,6 +104,10 @@ def classify(exc: BaseException, output: str | None = None) -> PifnetError:
             hint = f"no space left on the device ({_free_space(output)}): free space or write the output elsewhere"
         elif "no such file" in lower or "does not exist" in lower or "not recognized" in lower:
             hint = "a file is missing or unreadable (moved or deleted? a VRT pointing at a removed file?); check the paths"
+        elif "temporary" in where and ("read" in lower or "seek" in lower):
+            hint = ("the engine's own temporary file could not be read back, so writing it was probably cut short: the "
+                    f"disk may be full or a file-size limit or quota reached ({_free_space(output)}); free space or "
+                    "write the output elsewhere")
         elif "write" in lower:
             hint = (f"the disk may be full or a file-size limit or quota reached ({_free_space(output)}); free space "
                     "or write the output elsewhere")

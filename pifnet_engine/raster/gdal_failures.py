@@ -10,7 +10,9 @@ overviews gave a file GDAL cannot read past its first directory, and no error).
 
 :func:`gdal_writes_checked` wraps such calls: a GDAL error signalled inside it is raised as a
 :class:`rasterio.errors.RasterioIOError` when the block ends, with libtiff's lines in the message
-instead of on the terminal (they are passed on to stderr unchanged when nothing failed).
+instead of on the terminal (they are passed on to stderr unchanged when nothing failed); a rasterio
+error raised inside it gets them too (a read that fails after a write was cut short says only
+"TIFFReadEncodedTile() failed"; libtiff said "File too large" before).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ import rasterio.errors
 
 #: How rasterio logs a GDAL error that the call it made did not check.
 SIGNALLED = "GDAL signalled an error"
+#: A line libtiff or GDAL printed itself that says a write failed (``_tiffWriteProc: File too large.``);
+#: such a line can come without any error reaching rasterio (a block flushed when the file is closed).
+FAILURE_WORDS = ("error", "too large", "no space", "failed", "quota")
 
 
 class _Failures(logging.Handler):
@@ -66,13 +71,20 @@ def gdal_writes_checked(what: str) -> Iterator[None]:
     logger.addHandler(handler)
     if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
+    printed: list[str] = []
     try:
         with _stderr_of_c_code() as printed:
             yield
+    except rasterio.errors.RasterioError as exc:
+        if not printed:
+            raise
+        # What libtiff printed ("File too large", "No space left on device") is the cause the user needs.
+        raise rasterio.errors.RasterioIOError(f"{what} failed: {'; '.join(dict.fromkeys(printed))}") from exc
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
-    if handler.messages:
+    failed_prints = [ln for ln in printed if any(word in ln.lower() for word in FAILURE_WORDS)]
+    if handler.messages or failed_prints:
         details = "; ".join(dict.fromkeys([*printed, *handler.messages]))
         raise rasterio.errors.RasterioIOError(f"{what} failed: {details}")
     if printed:

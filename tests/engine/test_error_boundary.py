@@ -121,6 +121,22 @@ def test_classify_names_the_cause():
     assert classify(RuntimeError("boom")).exit_code == 70
 
 
+def test_a_temporary_file_that_cannot_be_read_back_points_at_the_disk():
+    """Seen with a file-size limit just above the compressed copy: adding the overviews then fails to
+    read the copy back, with no word of the write that was cut short."""
+    import rasterio.errors
+
+    from pifnet_engine.activity import doing
+    try:
+        with doing("adding overviews to the compressed temporary file beside '/data/out.tif'"):
+            raise rasterio.errors.RasterioIOError("IReadBlock failed at X offset 0, Y offset 0: "
+                                                  "TIFFReadEncodedTile() failed.")
+    except rasterio.errors.RasterioIOError as exc:
+        e = classify(exc, "/data/out.tif")
+    assert e.exit_code == 3 and "could not be read back, so writing it was probably cut short" in str(e)
+    assert "file-size limit or quota" in str(e)
+
+
 def test_debug_env_var_shows_the_traceback(tmp_path: Path):
     env = dict(os.environ, PIFNET_DEBUG="1")
     code = ("import sys; from pifnet_engine import pipeline\n"

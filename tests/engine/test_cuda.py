@@ -9,26 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
-from pifnet_engine.cli.compare import read_physical
 from pifnet_engine.demo import demo_paths
 from pifnet_engine.metrics import psnr
 
 from .cli_runner import fuse
+from .physical import on_good_bands
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
-
-
-def _good(*arrays: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, float]:
-    """The arrays on their good bands (finite somewhere in all), their common valid mask, the first's peak."""
-    bands = np.logical_and.reduce([np.isfinite(a).any(axis=(1, 2)) for a in arrays])
-    kept = [a[bands] for a in arrays]
-    valid = np.logical_and.reduce([np.isfinite(a).all(axis=0) for a in kept])
-    return kept, valid, float(np.nanmax(kept[0]))
 
 
 @pytest.mark.parametrize("method,floor_db", [("pifnet", 50.0), ("gsa", 60.0), ("bicubic", 60.0)])
@@ -36,7 +27,7 @@ def test_the_gpu_fuses_the_demo_as_the_cpu_does(tmp_path: Path, method: str, flo
     paths = demo_paths()
     outs = [fuse(paths["hsi"], paths["msi"], tmp_path / f"{d}.tif", "--method", method, "--device", d)
             for d in ("cpu", "cuda")]
-    (cpu, gpu), valid, peak = _good(*(read_physical(p, "raster")[0] for p in outs))
+    (cpu, gpu), valid, peak = on_good_bands(*outs)
     assert psnr(cpu, gpu, data_range=peak, valid=valid) >= floor_db
 
 
@@ -44,6 +35,5 @@ def test_bf16_on_the_gpu_scores_as_fp32(tmp_path: Path):
     paths = demo_paths()
     outs = [fuse(paths["hsi"], paths["msi"], tmp_path / f"{p}.tif", "--method", "pifnet", "--device", "cuda",
                  "--precision", p) for p in ("fp32", "bf16")]
-    (ref, fp32, bf16), valid, peak = _good(*(read_physical(p, "raster")[0]
-                                             for p in (paths["reference"], *outs)))
+    (ref, fp32, bf16), valid, peak = on_good_bands(paths["reference"], *outs)
     assert abs(psnr(ref, bf16, data_range=peak, valid=valid) - psnr(ref, fp32, data_range=peak, valid=valid)) <= 0.2

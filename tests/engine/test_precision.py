@@ -14,13 +14,13 @@ import pytest
 import rasterio
 import torch
 
-from pifnet_engine.cli.compare import read_physical
 from pifnet_engine.demo import demo_paths
 from pifnet_engine.errors import UsageError
 from pifnet_engine.metrics import psnr
 from pifnet_engine.precision import native_bf16, resolve_precision
 
 from .cli_runner import fuse, run
+from .physical import on_good_bands
 
 
 def test_bf16_fusion_matches_the_fp32_reference_path(tmp_path: Path):
@@ -31,12 +31,8 @@ def test_bf16_fusion_matches_the_fp32_reference_path(tmp_path: Path):
         assert ds.tags()["PIFNET_AUTOCAST"] == "bf16"
     with rasterio.open(outs["fp32"]) as ds:
         assert ds.tags()["PIFNET_AUTOCAST"] == "none"
-    ref, fp32, bf16 = (read_physical(p, "raster")[0] for p in (paths["reference"], outs["fp32"], outs["bf16"]))
+    (ref, fp32, bf16), valid, peak = on_good_bands(paths["reference"], outs["fp32"], outs["bf16"])
     assert not np.array_equal(fp32, bf16)  # the option does change the arithmetic
-    bands = np.isfinite(fp32).any(axis=(1, 2)) & np.isfinite(ref).any(axis=(1, 2))  # the good bands
-    ref, fp32, bf16 = ref[bands], fp32[bands], bf16[bands]
-    valid = (np.isfinite(ref) & np.isfinite(fp32) & np.isfinite(bf16)).all(axis=0)
-    peak = float(np.nanmax(ref))  # one data range (the demo's water-vapour bands are all zero)
     assert psnr(fp32, bf16, data_range=peak, valid=valid) >= 50.0
     assert abs(psnr(ref, bf16, data_range=peak, valid=valid) - psnr(ref, fp32, data_range=peak, valid=valid)) <= 0.2
 

@@ -35,6 +35,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engine import default_engine, generate_in_subprocess  # noqa: E402
 
+from pifnet_engine.raster.overviews import overview_levels  # noqa: E402
+
 CREATION = ["-co", "TILED=YES", "-co", "BLOCKXSIZE=256", "-co", "BLOCKYSIZE=256", "-co", "COMPRESS=DEFLATE",
             "-co", "PREDICTOR=3", "-co", "INTERLEAVE=BAND", "-co", "BIGTIFF=IF_SAFER"]
 
@@ -106,24 +108,21 @@ def main(argv: list[str] | None = None) -> int:
             inputs = folder_bytes(work)
             grid = grid_of(msi)
             out = work / "out.tif"
-            levels = [str(2 ** k) for k in range(1, 12) if size / 2 ** (k - 1) >= 256]
+            levels = [str(f) for f in overview_levels(size, size)]  # the engine's own rule
             warp = ["gdalwarp", "-q", "-overwrite", "-r", "cubic", *grid, *CREATION, str(hsi), str(out)]
             warp2 = [*warp[:2], "-multi", "-wo", "NUM_THREADS=2", "-co", "NUM_THREADS=2", *warp[2:]]
             addo = ["gdaladdo", "-q", "-r", "average", str(out), *levels]
+
+            def fuse(method: str, *extra: str) -> list[str]:
+                return [*engine, "fuse", str(hsi), str(msi), "-o", str(out), "--method", method, "--overwrite",
+                        "--no-report", "--progress", "none", *extra, *args.engine_args]
+
             cases = {
                 "gdalwarp (1 thread)": [warp],
                 "gdalwarp -multi (2 threads)": [warp2],
                 "gdalwarp -multi + gdaladdo": [warp2, addo],
-                "engine bicubic": [[*engine, "fuse", str(hsi), str(msi), "-o", str(out), "--method", "bicubic",
-                                    "--overwrite", "--no-report", "--progress", "none", *args.engine_args]],
-                "engine gsa": [[*engine, "fuse", str(hsi), str(msi), "-o", str(out), "--method", "gsa",
-                                "--overwrite", "--no-report", "--progress", "none", *args.engine_args]],
-                "engine bicubic --no-overviews": [[*engine, "fuse", str(hsi), str(msi), "-o", str(out), "--method",
-                                                   "bicubic", "--overwrite", "--no-report", "--progress", "none",
-                                                   "--no-overviews", *args.engine_args]],
-                "engine gsa --no-overviews": [[*engine, "fuse", str(hsi), str(msi), "-o", str(out), "--method", "gsa",
-                                               "--overwrite", "--no-report", "--progress", "none", "--no-overviews",
-                                               *args.engine_args]],
+                **{f"engine {m}{' ' + ' '.join(extra) if extra else ''}": [fuse(m, *extra)]
+                   for extra in ((), ("--no-overviews",)) for m in ("bicubic", "gsa")},
             }
             results = {}
             for name, argvs in cases.items():

@@ -97,7 +97,7 @@ def output_values(option: str, hsi_dtype: np.dtype, hsi_nodata: float | None, hs
     count = len(hsi_scales)
     if option == "float32":
         keep = hsi_nodata is not None and (math.isnan(hsi_nodata) or hsi_nodata < 0)
-        nodata = float(hsi_nodata) if keep and hsi_nodata is not None else float("nan")
+        nodata = float(hsi_nodata) if hsi_nodata is not None and keep else float("nan")
         return "float32", nodata, (1.0,) * count, (0.0,) * count
     if option == "keep":
         if hsi_nodata is not None:

@@ -13,7 +13,7 @@ then prints
 
 The demo pair (the default) and the pairs of ``benchmarks/make_fit_pairs.py``::
 
-    .venv/bin/python benchmarks/bench_fit.py --minutes 10 --allow-small-pair
+    .venv/bin/python benchmarks/bench_fit.py --minutes 10
     .venv/bin/python benchmarks/bench_fit.py --pair /tmp/fitpairs/cave_fake_and_real_food_x4 --init none --minutes 10
     .venv/bin/python benchmarks/bench_fit.py --pair /tmp/fitpairs/paris_x3 --init none --minutes 10
 
@@ -54,6 +54,8 @@ def main() -> None:
     ap.add_argument("--init", default="auto")
     ap.add_argument("--allow-small-pair", action="store_true", help="as the fit's (the demo pair needs it)")
     ap.add_argument("--residual", default=None, help="output form of a fresh model [the fit's default]")
+    ap.add_argument("--consistency", type=float, default=None,
+                    help="the fit's --consistency (0: Wald's protocol alone) [the fit's auto rule]")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", type=Path, default=None, help="folder for the weights and fused rasters [a temp dir]")
     args = ap.parse_args()
@@ -68,6 +70,7 @@ def main() -> None:
     t0 = time.perf_counter()
     code = run_fit(FitRequest(hsi=hsi, msi=msi, output=weights, time_budget_s=60.0 * args.minutes, init=args.init,
                               overwrite=True, threads=args.threads, progress="log", allow_small=args.allow_small_pair,
+                              consistency=args.consistency,
                               **({"residual": args.residual} if args.residual else {})))
     wall = time.perf_counter() - t0
     run_dir = run_dir_of(weights)

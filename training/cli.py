@@ -225,14 +225,21 @@ def export(run_dir: Path, output: Path, name: str | None, notes: str | None, ove
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--residual", type=click.Choice(["gsa", "bicubic"]), default=None,
               help="Output form of a fresh model: bicubic + learned detail, or the GSA image + detail [bicubic].")
+@click.option("--consistency", type=click.FloatRange(min=0.0), default=None,
+              help="Weight of the full-resolution consistency term (the fused image averaged over each HSI pixel "
+                   "is the HSI, its estimated MSI bands are the MSI); 0 = Wald's protocol alone [1 for a fine-tune "
+                   "or a small pair, else 0].")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after this step (tests, scripts).")
 @click.option("--progress", type=click.Choice(FIT_PROGRESS_MODES), default=None,
               help="bar, log, json (the engine's JSON lines) or none [bar on a terminal, else log].")
 @guarded
 def fit(hsi: Path, msi: Path, output: Path, time_budget: str, init: str, resume: bool, overwrite: bool,
         allow_resample: bool, allow_small: bool, device: str, threads: int | None, lr: float | None,
-        batch_size: int, precision: str, seed: int, residual: str | None, max_steps: int | None, progress: str | None) -> None:
-    """Fit PIF-Net to the pair HSI + MSI itself (Wald's protocol at reduced resolution) and write weights
+        batch_size: int, precision: str, seed: int, residual: str | None, consistency: float | None,
+        max_steps: int | None,
+        progress: str | None) -> None:
+    """Fit PIF-Net to the pair HSI + MSI itself (Wald's protocol at reduced resolution plus consistency at full
+    resolution) and write weights
     for `pifnet-engine fuse HSI MSI -o OUT.tif --method pifnet --weights OUTPUT`."""
     from training.fit.run import FitRequest, run_fit
 
@@ -246,7 +253,7 @@ def fit(hsi: Path, msi: Path, output: Path, time_budget: str, init: str, resume:
                                   overwrite=overwrite, allow_resample=allow_resample, allow_small=allow_small,
                                   device=device,
                                   threads=threads, seed=seed, lr=lr, batch_size=batch_size, precision=precision,
-                                  max_steps=max_steps, progress=mode, command=command,
+                                  consistency=consistency, max_steps=max_steps, progress=mode, command=command,
                                   **({"residual": residual} if residual else {})))
     except PifnetError as exc:
         if mode != "json":

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-TRAIN_FIELDS = ("step", "epoch", "lr", "loss", "l1", "inv", "cos", "seconds")
+TRAIN_FIELDS = ("step", "epoch", "lr", "loss", "l1", "inv", "cos", "cons", "seconds")
 VAL_FIELDS = ("step", "epoch", "psnr", "ssim", "sam", "ergas", "seconds")
 PROGRESS_MODES = ("bar", "log", "none")
 #: Progress modes of `pifnet-train fit` (json: the engine's JSON lines, for the QGIS plugin).
@@ -33,8 +33,13 @@ class CsvLog:
     def __init__(self, path: Path, fields: tuple[str, ...]) -> None:
         self.path, self.fields = path, fields
         new = not path.is_file() or path.stat().st_size == 0
+        if not new:  # a resumed run keeps the columns its log was started with
+            with open(path, newline="", encoding="utf-8") as f:
+                header = next(csv.reader(f), None)
+            if header:
+                self.fields = tuple(header)
         self._file = open(path, "a", newline="", encoding="utf-8")
-        self._writer = csv.DictWriter(self._file, fieldnames=list(fields))
+        self._writer = csv.DictWriter(self._file, fieldnames=list(self.fields))
         if new:
             self._writer.writeheader()
             self._file.flush()

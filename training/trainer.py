@@ -57,6 +57,8 @@ FIRST_VALIDATION_RESERVE = 0.05
 
 #: Called after every step with (step, loss terms); tests use it to simulate a crash.
 StepHook = Callable[[int, dict[str, float]], None]
+#: An extra loss term: (network, step) -> (loss to add, term to log); see Trainer's ``extra_loss``.
+ExtraLoss = Callable[[torch.nn.Module, int], tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclass
@@ -119,13 +121,17 @@ class Trainer:
         on_step: optional hook called after every step (rank 0 and others alike).
         pair_mean: normalise each training scene by its own statistics (the unit-free rule of
             the manifest's ``pair_mean`` normalisation); False for runs started before it.
+        extra_loss: ``(net, step) -> (loss, term)`` added to each step's loss, forward pass in the
+            run's precision (a fit's full-resolution consistency term,
+            :class:`training.fit.consistency.ConsistencyTerm`); ``term`` is logged as ``cons``.
     """
 
     def __init__(self, run_dir: Path, model_cfg: PIFNetConfig, cfg: TrainConfig,
                  train_scenes: list[SimulatedScene], val_scenes: list[SimulatedScene], dist: DistInfo,
                  manifest_extra: dict[str, Any], scale: float = 1.0,
                  wavelengths_nm: tuple[float, ...] | None = None, progress: str = "none",
-                 on_step: StepHook | None = None, pair_mean: bool = True) -> None:
+                 on_step: StepHook | None = None, pair_mean: bool = True,
+                 extra_loss: ExtraLoss | None = None) -> None:
         if cfg.batch_size % dist.world_size:
             raise UsageError(
                 f"--batch-size {cfg.batch_size} is not divisible by the {dist.world_size} torchrun "
@@ -134,6 +140,7 @@ class Trainer:
         self.run_dir, self.model_cfg, self.cfg, self.dist = run_dir, model_cfg, cfg, dist
         self.val_scenes, self.manifest_extra = val_scenes, manifest_extra
         self.scale, self.wavelengths_nm, self.on_step = scale, wavelengths_nm, on_step
+        self.extra_loss = extra_loss
         self.device = dist.device
         self.precision = resolve_precision(cfg.precision, self.device)
         torch.manual_seed(cfg.seed)  # identical initialisation on every rank
@@ -382,15 +389,18 @@ class Trainer:
 
     def _train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         """One optimisation step on this rank's share of the global batch; terms are averaged
-        over ranks (floats: loss, l1, inv, cos)."""
+        over ranks (floats: loss, l1, inv, cos, cons: the extra term, 0 without one)."""
         lr_hsi = batch["lr_hsi"].to(self.device, non_blocking=True)
         hr_msi = batch["hr_msi"].to(self.device, non_blocking=True)
         target = batch["target"].to(self.device, non_blocking=True)
         base = batch["base"].to(self.device, non_blocking=True) if "base" in batch else None
         with forward_precision(self.precision, self.device):
             out = self.net(lr_hsi, hr_msi, base=base)
+            extra = self.extra_loss(self.net, self.step) if self.extra_loss is not None else None
         loss, terms = pifnet_loss(out, target, self.cfg.lambda_inv, self.cfg.lambda_cos,
                                   inv_penalty=self.cfg.inv_penalty, blocks=self.model_cfg.blocks)
+        if extra is not None:
+            loss = loss + extra[0]
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"training loss became {loss.item()} at step {self.step + 1}; lower --lr or set the "
@@ -399,9 +409,10 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        values = torch.stack([loss.detach(), terms["l1"], terms["inv"], terms["cos"]]).float()
+        cons = extra[1] if extra is not None else torch.zeros((), device=loss.device)
+        values = torch.stack([loss.detach(), terms["l1"], terms["inv"], terms["cos"], cons]).float()
         values = mean_over_ranks(values, self.dist).cpu().tolist()
-        return {"loss": values[0], "l1": values[1], "inv": values[2], "cos": values[3]}
+        return {"loss": values[0], "l1": values[1], "inv": values[2], "cos": values[3], "cons": values[4]}
 
 
 def validation_section(report: dict[str, Any]) -> dict[str, Any]:

@@ -52,6 +52,12 @@ def test_fit_writes_weights_that_fuse_and_refuse_other_bands(pair, tmp_path: Pat
         assert np.isfinite(val[key]["psnr"]) and np.isfinite(val[key]["sam"])
     assert isinstance(val["ahead_of_gsa"], bool) and val["verdict"]
     assert model.cfg.hsi_bands == 12 and model.cfg.ratio == 3
+    # The full-resolution consistency term is on by default, its MSI responses fitted from the pair.
+    cons = manifest["training"]["consistency"]
+    assert cons["weight"] == 1.0 and min(cons["msi_responses_r2"]) > 0.999 and cons["patches"] > 0
+    assert cons["why"] == "auto: a fresh model on a small pair"
+    logged = [float(r.split(",")[7]) for r in (run_dir_of(out) / "train_log.csv").read_text().splitlines()[1:]]
+    assert len(logged) == 3 and all(v > 0 for v in logged)
     # The written weights fuse the pair...
     fused = cli_runner.fuse(pair.hsi, pair.msi, tmp_path / "out.tif", "--method", "pifnet", "--weights", str(out))
     with rasterio.open(fused) as ds:
@@ -173,15 +179,22 @@ def test_fit_never_deletes_a_folder_that_is_not_its_run_folder(pair, tmp_path: P
     assert (mine / "notes.txt").read_text() == "the analyst's notes" and not out.exists()
 
 
-def test_fine_tuning_on_the_tiny_demo_pair_is_refused_unless_asked(tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_fine_tuning_on_the_tiny_demo_pair_warns_and_wald_alone_is_refused_unless_asked(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     demo = Path(__file__).resolve().parents[2] / "pifnet_engine" / "demo"
     out = tmp_path / "w.safetensors"
     args = ["fit", str(demo / "hsi_enmap_90m.tif"), str(demo / "msi_s2_30m.tif"), "-o", str(out),
             "--max-steps", "1", "--threads", "1", "--device", "cpu", "--progress", "none"]
-    code, _, err = _run(args, capsys)
+    # Wald's protocol alone: refused, one line, nothing written.
+    code, _, err = _run([*args, "--consistency", "0"], capsys)
     assert code == 1 and "too small to fit weights 'enmap_s2_x3'" in err and "--allow-small-pair" in err
     assert err.count("\n") == 1 and not out.exists() and not run_dir_of(out).exists()
-    code, stdout, err = _run([*args, "--allow-small-pair"], capsys)
+    code, stdout, err = _run([*args, "--consistency", "0", "--allow-small-pair"], capsys)
     assert code == 0, err
-    assert "PIF-Net (start, unfitted)" in stdout and read_manifest(out)["training"]["init"]["weights"] == "enmap_s2_x3"
+    assert "PIF-Net (start, unfitted)" in stdout and read_manifest(out)["training"]["consistency"] is None
+    # With the consistency term (the default): a warning, and the fit runs.
+    code, stdout, err = _run([*args, "--overwrite"], capsys)
+    assert code == 0, err
+    assert "Warning: the pair is too small to fit weights 'enmap_s2_x3'" in err and "consistency term guides" in err
+    manifest = read_manifest(out)
+    assert manifest["training"]["init"]["weights"] == "enmap_s2_x3" and manifest["training"]["consistency"]["weight"] == 1.0

@@ -27,6 +27,7 @@ from pifnet_engine.model import PIFNet
 from pifnet_engine.model.loss import pifnet_loss
 from training.pairs import PatchDataset, SimulatedScene
 from training.precision import forward_precision, resolve_precision
+from training.trainer import ExtraLoss
 from training.trainer_config import TrainConfig
 
 #: Learning rates of a fit from scratch and from weights.
@@ -64,8 +65,9 @@ def patch_side(train: SimulatedScene) -> int:
 
 
 def seconds_per_step(model: PIFNet, dataset: PatchDataset, batch: int, device: torch.device,
-                     precision: str) -> float:
-    """Wall seconds of one optimisation step, measured on a copy of ``model`` (2 timed after 1 warm-up)."""
+                     precision: str, extra_loss: ExtraLoss | None = None) -> float:
+    """Wall seconds of one optimisation step, measured on a copy of ``model`` (2 timed after 1
+    warm-up), with the fit's ``extra_loss`` (the consistency term) when it has one."""
     probe = copy.deepcopy(model).to(device).train()
     opt = torch.optim.AdamW(probe.parameters(), lr=1e-6)
     items = [dataset.pair(i % len(dataset)) for i in range(batch)]
@@ -79,7 +81,10 @@ def seconds_per_step(model: PIFNet, dataset: PatchDataset, batch: int, device: t
         t0 = time.perf_counter()
         with forward_precision(resolved, device):
             out = probe(x, y, base=b)
+            extra = extra_loss(probe, 0) if extra_loss is not None else None
         loss, _ = pifnet_loss(out, t, blocks=probe.cfg.blocks)
+        if extra is not None:
+            loss = loss + extra[0]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -31,6 +31,7 @@ from pifnet_engine.model import PIFNetConfig
 from pifnet_engine.model.normalisation import pair_mean_section
 from pifnet_engine.model.weights import load_weights, save_weights, sha256_file, weights_paths
 from training.distributed import init_distributed, shutdown
+from training.fit.consistency import ConsistencyTerm, full_resolution
 from training.fit.pair import PairData, ReducedPair, read_pair, reduced_pair, with_gsa_base
 from training.fit.plan import fit_config, patch_side, seconds_per_step
 from training.fit.report import table_text, validation_section, verdict
@@ -46,6 +47,8 @@ RUN_SUFFIX = ".fit"
 #: degradation, 4 x 4 held out): a 40-second fine-tune of enmap_s2_x3 looked better on its block
 #: (43.83 vs 43.48 dB) and was 0.5 dB worse at 30 m against the real reference (35.47 vs 35.97).
 SMALL_FRESH, SMALL_FINE_TUNE = 24, 12
+#: Weight of the full-resolution consistency term where it is on by default (see consistency_weight).
+CONSISTENCY = 1.0
 
 
 @dataclass
@@ -68,6 +71,7 @@ class FitRequest:
     batch_size: int = 4
     precision: str = "auto"
     residual: str = FRESH_RESIDUAL
+    consistency: float | None = None  # None: auto (see consistency_weight)
     max_steps: int | None = None
     progress: str = "bar"
     command: str = "pifnet-train fit"
@@ -127,30 +131,77 @@ def _manifest_extra(req: FitRequest, run: dict[str, Any], pair: PairData) -> dic
     seen = run["normalisation"]["seen"]
     return {"hsi": hsi, "msi": msi, "normalisation": pair_mean_section(seen["hsi_max"], seen["msi_max"]),
             "training": {"kind": "fit", "data": {"inputs": run["inputs"], "reduced": run["reduced"]},
-                         "protocol": "centred (Wald: the pair degraded by its ratio)", "init": run["init"],
+                         "protocol": "centred (Wald: the pair degraded by its ratio)",
+                         "consistency": run.get("consistency"), "init": run["init"],
                          "command": run["command"], "settings": run["train"], "device": run["device"]}}
 
 
-def _check_small(reduced: ReducedPair, start: Start, ratio: int, allow_small: bool, say: Any) -> None:
-    """Warn about a pair small for a fit from scratch; refuse (unless ``allow_small``) to fine-tune
-    weights on a pair too small to judge the fine-tune (see :data:`SMALL_FINE_TUNE`)."""
+def _check_small(reduced: ReducedPair, start: Start, ratio: int, allow_small: bool, consistent: bool,
+                 say: Any) -> None:
+    """Warn about a pair small for a fit from scratch; on a pair too small to judge a fine-tune
+    (see :data:`SMALL_FINE_TUNE`) warn when the full-resolution consistency term is on
+    (``consistent``) and refuse (unless ``allow_small``) a fine-tune with Wald's protocol alone."""
     side = min(reduced.reduced_shape)
     hc, wc = reduced.reduced_shape
     bh, bw = reduced.held_out_px
     if start.source is None and side < SMALL_FRESH:
+        expect = ("the full-resolution consistency term carries most of such a fit" if consistent else
+                  "with Wald's protocol alone expect it to stay close to bicubic")
         say(f"Warning: the pair is small for a fit from scratch: {hc} x {wc} HSI pixels after degradation "
-            f"(a fresh model wants at least {SMALL_FRESH} x {SMALL_FRESH}); expect it to stay close to bicubic, "
-            "start from weights that fit (--init NAME) or use GSA if the table below says so")
+            f"(Wald's protocol wants at least {SMALL_FRESH} x {SMALL_FRESH}); {expect}; start from weights that "
+            "fit (--init NAME) where there are any, or use GSA if the table below says so")
     elif start.source is not None and side < SMALL_FINE_TUNE:
         name = start.manifest["name"] if start.manifest else start.source.stem
         text = (f"the pair is too small to fit weights '{name}' to it: {hc} x {wc} HSI pixels after degradation, "
                 f"a held-out block of {bh} x {bw}, where a fine-tune needs {SMALL_FINE_TUNE} x {SMALL_FINE_TUNE} "
                 f"({SMALL_FINE_TUNE * ratio} x {SMALL_FINE_TUNE * ratio} HSI pixels at ratio {ratio}): its held-out "
                 "scores would be noise")
+        if consistent:
+            say(f"Warning: {text}; the full-resolution consistency term guides this fine-tune, but which step is "
+                "kept is still chosen on that block")
+            return
         if not allow_small:
-            raise InputDataError(f"{text}; fuse with the weights as they are (--method pifnet --weights {name}), "
-                                 "or pass --allow-small-pair to fit anyway")
+            raise InputDataError(f"{text}; with Wald's protocol alone (--consistency 0) such a fine-tune is refused: "
+                                 f"fuse with the weights as they are (--method pifnet --weights {name}), keep the "
+                                 "consistency term, or pass --allow-small-pair to fit anyway")
         say(f"Warning: {text} (--allow-small-pair)")
+
+
+def consistency_weight(asked: float | None, from_weights: bool, reduced_side: int) -> tuple[float, str]:
+    """The weight of the full-resolution consistency term and why: ``asked`` when given, else
+    :data:`CONSISTENCY` for a fine-tune or a fresh model on a pair under :data:`SMALL_FRESH` reduced
+    pixels a side, 0 for a fresh model on a larger pair (the term doubles a step's cost, and a fresh
+    model there gains more from the steps: docs/fit.md, "The consistency term")."""
+    if asked is not None:
+        return asked, "--consistency"
+    if from_weights:
+        return CONSISTENCY, "auto: a fine-tune"
+    if reduced_side < SMALL_FRESH:
+        return CONSISTENCY, "auto: a fresh model on a small pair"
+    return 0.0, "auto: a fresh model on a pair large enough for Wald's protocol"
+
+
+def _consistency(weight: float, why: str, pair: PairData, reduced: ReducedPair, residual: str, batch: int,
+                 seed: int, device: torch.device, say: Any) -> tuple[ConsistencyTerm | None, dict[str, Any] | None]:
+    """The full-resolution consistency term of weight ``weight`` (None for 0, with a warning when the
+    pair or the model's output form cannot have it) and its record for the run file."""
+    if weight <= 0:
+        return None, None
+    if residual == "gsa":
+        say("Warning: the full-resolution consistency term is not available to a GSA-residual model (its output "
+            "needs the GSA image of every patch); fitting with Wald's protocol alone")
+        return None, None
+    try:
+        data = full_resolution(pair, reduced)
+    except InputDataError as exc:
+        say(f"Warning: no full-resolution consistency term: {exc}; fitting with Wald's protocol alone")
+        return None, None
+    summary = {**data.summary(weight), "why": why}
+    r2 = ", ".join("n/a" if v is None else f"{v:.3f}" for v in summary["msi_responses_r2"])
+    say(f"consistency at full resolution: weight {weight:g} ({why}), {summary['patches']} patches of "
+        f"{summary['patch_px']} px "
+        f"outside the held-out block; MSI bands as a mix of HSI bands estimated from the pair (R² {r2})")
+    return ConsistencyTerm(data, weight, batch, seed, device), summary
 
 
 def _table(best_manifest: dict[str, Any], run_dir: Path, from_weights: bool) -> dict[str, dict[str, float]]:
@@ -209,18 +260,26 @@ def run_fit(req: FitRequest) -> int:
                 reduced = with_gsa_base(reduced)
             start = None
             say(f"resuming the fit in {run_dir}")
+            record = run.get("consistency") or {}
+            term, _ = _consistency(float(record.get("weight", 0.0)), str(record.get("why", "as started")), pair,
+                                   reduced, model_cfg.residual, cfg.batch_size, cfg.seed, dist.device, say)
         else:
             start, reasons = choose_start(req.init, pair.spec, req.residual)
             say(f"start: {start.description}")
             if req.init == "auto" and start.source is None and reasons:
                 say("  (no bundled weights fit this pair: " + "; ".join(reasons) + ")")
-            _check_small(reduced, start, pair.ratio, req.allow_small, say)
             if start.model.cfg.residual == "gsa":
                 reduced = with_gsa_base(reduced)
             patch = patch_side(reduced.train)
             probe_ds = PatchDataset([reduced.train], patch_size=patch, stride=reduced.train.ratio, seed=req.seed)
-            step_s = seconds_per_step(start.model, probe_ds, min(req.batch_size, len(probe_ds)), dist.device,
-                                      req.precision)
+            batch = min(req.batch_size, len(probe_ds))
+            weight, why = consistency_weight(req.consistency, start.source is not None, min(reduced.reduced_shape))
+            if weight <= 0:
+                say(f"no full-resolution consistency term ({why}; --consistency 1 adds it)")
+            term, term_record = _consistency(weight, why, pair, reduced, start.model.cfg.residual, batch, req.seed,
+                                             dist.device, say)
+            _check_small(reduced, start, pair.ratio, req.allow_small, term is not None, say)
+            step_s = seconds_per_step(start.model, probe_ds, batch, dist.device, req.precision, term)
             budget_left = req.time_budget_s - (time.monotonic() - started)
             cfg = fit_config(reduced.train, start.source is not None, budget_left, step_s, len(probe_ds),
                              seed=req.seed, lr=req.lr, batch=req.batch_size, precision=req.precision)
@@ -239,7 +298,7 @@ def run_fit(req: FitRequest) -> int:
                                "valid_fraction": round(reduced.valid_fraction, 4), "seconds_per_step": step_s},
                    "train": cfg.to_dict(), "model": model_cfg.to_dict(),
                    "normalisation": {"inputs": "pair_mean", "seen": {"hsi_max": seen[0], "msi_max": seen[1]}},
-                   "device": dist.device.type, "resumed": []}
+                   "consistency": term_record, "device": dist.device.type, "resumed": []}
             write_run_file(run_dir, run)
             say(f"fit: {hc} x {wc} HSI pixels at reduced resolution (ratio {pair.ratio}), held out "
                 f"the bottom-right {reduced.held_out_px[0]} x {reduced.held_out_px[1]}; "
@@ -249,7 +308,7 @@ def run_fit(req: FitRequest) -> int:
         wavelengths = pair.hsi_info.wavelengths_nm
         trainer = Trainer(run_dir, model_cfg, cfg, [reduced.train], [reduced.held_out], dist, extra,
                           scale=reduced.peak, wavelengths_nm=wavelengths, progress=req.progress,
-                          on_step=req.on_step)
+                          on_step=req.on_step, extra_loss=term)
         if req.resume:
             trainer.resume()
         else:

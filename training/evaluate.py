@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,14 +52,11 @@ PROTOCOL_TEXT = {
 
 
 def method_from_model(model: PIFNet, manifest_extra: dict[str, Any], device: torch.device | str) -> FusionMethod:
-    """A :class:`PIFNetMethod` for an in-memory ``model``: written to a temporary weights file and
-    read back through the engine's loader (digest and manifest checks included)."""
+    """A :class:`PIFNetMethod` for an in-memory ``model``, as its weights file would fuse (a copy of
+    the network; manifest checks included; nothing written)."""
     from pifnet_engine.methods.pifnet import PIFNetMethod
-    from pifnet_engine.model.weights import save_weights
 
-    with tempfile.TemporaryDirectory(prefix="pifnet-val-") as tmp:
-        save_weights(Path(tmp) / "candidate", model, manifest_extra)
-        return PIFNetMethod(device=device, weights=Path(tmp) / "candidate.safetensors")
+    return PIFNetMethod.from_model(model, manifest_extra, device, name="candidate")
 
 
 def scene_inputs(sim: SimulatedScene) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -33,7 +33,7 @@ from pifnet_engine.errors import InputDataError, WeightsError
 from pifnet_engine.model.config import window_multiple_lr
 from pifnet_engine.model.normalisation import MODE_PAIR_MEAN, PairStatistics, mode_of, scales_for, unit_refusal
 from pifnet_engine.model.pifnet import PIFNet
-from pifnet_engine.model.weights import load_weights, read_manifest
+from pifnet_engine.model.weights import in_memory_weights, load_weights, read_manifest
 from pifnet_engine.precision import autocast_for, resolve_precision
 from pifnet_engine.methods.base import FusionMethod, PairSpec, StatsBatch
 from pifnet_engine.methods.gsa import GSAMethod
@@ -128,8 +128,21 @@ class PIFNetMethod(FusionMethod):
             self._load(resolve_weights(weights))
             self._candidates = []
 
+    @classmethod
+    def from_model(cls, model: PIFNet, manifest_extra: dict | None = None, device: torch.device | str = "cpu",
+                   precision: str = "fp32", name: str = "in-memory") -> "PIFNetMethod":
+        """The method for an in-memory ``model`` (e.g. one being trained): fuses exactly as the weights
+        file ``save_weights(name, model, manifest_extra)`` would, with a copy of the network (training
+        goes on unaffected) and the manifest's checks; no file is written."""
+        method = cls(device, weights=None, precision=precision)
+        method._candidates = []
+        method._use(*in_memory_weights(model, manifest_extra, name))
+        return method
+
     def _load(self, path: Path) -> None:
-        model, manifest = load_weights(path)
+        self._use(*load_weights(path))
+
+    def _use(self, model: PIFNet, manifest: dict) -> None:
         self.model = model.to(self.device).eval()
         self.manifest = manifest
         self.weights_name = str(manifest["name"])

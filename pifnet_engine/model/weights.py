@@ -130,6 +130,25 @@ def build_manifest(model: PIFNet, manifest_extra: dict[str, Any] | None, name: s
     return manifest
 
 
+def _serialise(model: PIFNet, manifest: dict[str, Any]) -> bytes:
+    """The safetensors bytes of ``model`` (float32 on the CPU) as ``save_weights`` writes them."""
+    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    return st_save(state, metadata={"format": FORMAT, "name": str(manifest["name"])})
+
+
+def in_memory_weights(model: PIFNet, manifest_extra: dict[str, Any] | None = None,
+                      name: str = "in-memory") -> tuple[PIFNet, dict[str, Any]]:
+    """What :func:`load_weights` would return for ``model`` saved with ``manifest_extra``, without a
+    file: an independent float32 CPU copy of the network and its manifest (checked like a saved one;
+    ``sha256`` is the digest the file would have). Training validates its model through this."""
+    manifest = build_manifest(model, manifest_extra, name)
+    blob = _serialise(model, manifest)
+    manifest["sha256"] = hashlib.sha256(blob).hexdigest()
+    copy = PIFNet(model.cfg)
+    copy.load_state_dict({k: v.to(torch.float32) for k, v in st_load(blob).items()}, strict=True)
+    return copy, manifest
+
+
 def save_weights(path: str | os.PathLike[str], model: PIFNet,
                  manifest_extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write ``NAME.safetensors`` and ``NAME.json`` (atomically, each) and return the manifest.
@@ -143,8 +162,7 @@ def save_weights(path: str | os.PathLike[str], model: PIFNet,
     """
     st_path, json_path = weights_paths(path)
     manifest = build_manifest(model, manifest_extra, st_path.name[: -len(".safetensors")])
-    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
-    blob = st_save(state, metadata={"format": FORMAT, "name": str(manifest["name"])})
+    blob = _serialise(model, manifest)
     write_atomic(st_path, blob)
     manifest["safetensors"] = st_path.name
     manifest["sha256"] = hashlib.sha256(blob).hexdigest()

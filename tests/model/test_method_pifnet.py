@@ -120,3 +120,35 @@ def test_context_is_set_in_msi_pixels(tmp_path: Path) -> None:
     assert [method.halo_lr_px(r) for r in (2, 3, 4, 8)] == [16, 11, 8, 4]
     assert [method.default_overlap_lr_px(r) for r in (2, 3, 4, 8)] == [8, 6, 4, 2]
     assert method.default_batch_size() == 1
+
+
+def test_a_method_from_an_in_memory_model_fuses_as_its_weights_file(tmp_path: Path) -> None:
+    """PIFNetMethod.from_model (training's validation) against the file save_weights writes: same
+    output to the bit, same digest in the provenance, the same refusals; the model is copied, so
+    training it further does not change the method."""
+    model = tiny_model(ratio=2)
+    randomise_zero_inits(model)
+    extra = {"name": "tiny_x2", "hsi": {"wavelengths_nm": WAVES, "fwhm_nm": [4.0] * 6},
+             "normalisation": {"hsi": {"offset": 10.0, "scale": 100.0}, "msi": {"offset": 0.0, "scale": [1.0, 2.0, 4.0]}}}
+    save_weights(tmp_path / "w", model, extra)
+    from_file = PIFNetMethod(weights=tmp_path / "w.safetensors")
+    in_memory = PIFNetMethod.from_model(model, extra, name="tiny_x2")
+    torch.manual_seed(0)
+    x, y = torch.rand(2, 6, 4, 4) * 100 + 10, torch.rand(2, 3, 8, 8)
+    outputs = []
+    for method in (from_file, in_memory):
+        method.check_pair(_pair())
+        _statistics(method, x, y)
+        with torch.inference_mode():
+            outputs.append(method.fuse(x, y))
+    assert torch.equal(outputs[0], outputs[1])
+    assert in_memory.provenance() == from_file.provenance()
+    with pytest.raises(WeightsError, match="HSI 'hsi.tif' has 31 bands but weights 'tiny_x2' expect 6"):
+        in_memory.check_pair(_pair(hsi_bands=31))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    in_memory.check_pair(_pair())
+    _statistics(in_memory, x, y)
+    with torch.inference_mode():
+        assert torch.equal(in_memory.fuse(x, y), outputs[0])

@@ -306,7 +306,9 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
             with doing(f"compressing the output into '{out}'"):
                 path = target.commit()
         reporter.progress("finalize", end, total, total, "raster written")
-        weights = spec.tags.get("PIFNET_WEIGHTS")
+        # The report re-runs PIF-Net at reduced resolution: with the weights as given (a file need not be
+        # findable by the name in its manifest), else the bundled name the method chose.
+        weights = str(request.weights) if request.weights is not None else spec.tags.get("PIFNET_WEIGHTS")
     seconds = time.monotonic() - t0
     result = FusionResult(path, seconds)
     if request.report:

@@ -163,3 +163,28 @@ def test_sigterm_while_the_report_is_made_keeps_the_complete_raster(tmp_path: Pa
     with rasterio.open(out) as ds:
         assert np.isfinite(ds.read()).any()
     assert not any(p.name.startswith("out.report") or "pifnet-tmp" in p.name for p in tmp_path.iterdir())
+
+
+def test_the_report_checks_pifnet_with_a_weights_file_that_no_bundled_name_finds(tmp_path: Path):
+    """Weights fitted by an analyst are a file whose manifest name is not bundled: fuse's report
+    re-runs them from the file given; `report` needs them with --weights and says so without."""
+    from pifnet_engine.methods.pifnet import resolve_weights
+    from pifnet_engine.model.weights import load_weights, save_weights
+
+    model, manifest = load_weights(resolve_weights("enmap_s2_x3"))
+    extra = {k: manifest[k] for k in ("hsi", "msi", "normalisation", "training")}
+    save_weights(tmp_path / "mine", model, {**extra, "name": "mine"})
+    weights = tmp_path / "mine.safetensors"
+    fuse(HSI, MSI, tmp_path / "out.tif", "--method", "pifnet", "--weights", str(weights), report=True)
+    first = _strict_json(tmp_path / "out.report.json")["reduced_resolution"]["methods"]["pifnet"]
+    assert first.get("psnr_db") is not None, first
+    # Without --weights the name in the raster's tags finds nothing: the check says why and how to fix it.
+    code, _, err = _run_out(["report", str(tmp_path / "out.tif"), str(HSI), str(MSI), "-o", str(tmp_path / "a.tif")])
+    assert code == 0, err
+    missing = _strict_json(tmp_path / "a.report.json")["reduced_resolution"]["methods"]["pifnet"]
+    assert "'mine' is neither a file nor a bundled weights name" in missing["unavailable"]
+    code, _, err = _run_out(["report", str(tmp_path / "out.tif"), str(HSI), str(MSI), "-o", str(tmp_path / "b.tif"),
+                             "--weights", str(weights)])
+    assert code == 0, err
+    again = _strict_json(tmp_path / "b.report.json")["reduced_resolution"]["methods"]["pifnet"]
+    assert again["psnr_db"] == first["psnr_db"] and again["sam_deg"] == first["sam_deg"]

@@ -61,11 +61,13 @@ def _sha256(path: Path) -> str:
 
 
 def read_mosaic(
-    tile_dir: Path,
+    tile_dir: Path, tiles: dict[str, str] | None = None,
 ) -> tuple[np.ndarray, dict, list[dict[str, str]], list[str], dict[str, str]]:
-    """Mosaic the four tiles: (DN (224, 64, 64) float64 with NaN nodata, profile, band tags,
-    band descriptions, dataset tags). The profile's transform is the mosaic's."""
-    first = tile_dir / next(iter(TILES))
+    """Mosaic the four tiles (``tiles``: name -> sha256, default :data:`TILES`): (DN (224, 64, 64)
+    float64 with NaN nodata, profile, band tags, band descriptions, dataset tags). The profile's
+    transform is the mosaic's (the first tile's upper-left corner)."""
+    tiles = TILES if tiles is None else tiles
+    first = tile_dir / next(iter(tiles))
     if not first.is_file():
         raise InputDataError(
             f"EnMAP tile {first} not found; expected --data to be the shared data folder holding "
@@ -80,7 +82,7 @@ def read_mosaic(
         tags = src.tags()
     mosaic_transform = Affine(transform.a, 0.0, x0, 0.0, transform.e, y0)
     mosaic = np.full((profile["count"], MOSAIC_PX, MOSAIC_PX), np.nan)
-    for name, sha in TILES.items():
+    for name, sha in tiles.items():
         path = tile_dir / name
         if _sha256(path) != sha:
             raise InputDataError(
@@ -142,10 +144,16 @@ def _write(path: Path, data: np.ndarray, transform: Affine, crs: object, nodata:
     os.replace(tmp, path)
 
 
-def build(data_dir: Path, out_dir: Path = DEMO_DIR) -> dict[str, Path]:
-    """Write the three demo rasters into ``out_dir``; return their paths (keys as demo_paths)."""
+def build(data_dir: Path, out_dir: Path = DEMO_DIR, tiles: dict[str, str] | None = None,
+          msi_nodata: int = NODATA_UINT16) -> dict[str, Path]:
+    """Write the three demo rasters into ``out_dir``; return their paths (keys as demo_paths).
+
+    ``tiles`` and ``msi_nodata`` build the same kind of pair from four other tiles (benchmarks'
+    development pairs; tiles with dark water need an MSI nodata other than 0); the defaults build
+    the bundled demo."""
+    tiles = TILES if tiles is None else tiles
     mosaic, profile, band_tags, descriptions, src_tags = read_mosaic(
-        Path(data_dir) / "enmap_potsdam_tiles" / "images")
+        Path(data_dir) / "enmap_potsdam_tiles" / "images", tiles)
     reference = mosaic[:, :REFERENCE_PX, :REFERENCE_PX]
     wavelengths = np.array([float(t["wavelength"]) for t in band_tags])
     fwhm = np.array([float(t["fwhm"]) for t in band_tags])
@@ -156,16 +164,16 @@ def build(data_dir: Path, out_dir: Path = DEMO_DIR) -> dict[str, Path]:
 
     srf = load_srf("sentinel2a", bands=MSI_BANDS)
     r = response_matrix(srf, wavelengths, fwhm, valid_bands=good)
-    msi_dn = _to_int(spectral_degrade(reference, r), "uint16", NODATA_UINT16)
+    msi_dn = _to_int(spectral_degrade(reference, r), "uint16", msi_nodata)
 
     crs, transform = profile["crs"], profile["transform"]
     base = {"AREA_OR_POINT": "Area", "start_time": src_tags.get("start_time", "")}
-    tiles = ", ".join(TILES)
+    tile_names = ", ".join(tiles)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {key: out_dir / name for key, name in FILE_NAMES.items()}
     _write(paths["reference"], ref_dn, transform, crs, NODATA_INT16, band_tags, descriptions,
-           {**base, "PIFNET_DEMO": f"reference: real EnMAP L2A (c) DLR, 30 m, cropped from {tiles}"},
+           {**base, "PIFNET_DEMO": f"reference: real EnMAP L2A (c) DLR, 30 m, cropped from {tile_names}"},
            tiled=True)
     _write(paths["hsi"], hsi_dn, transform @ Affine.scale(DEMO_RATIO), crs, NODATA_INT16,
            band_tags, descriptions,
@@ -177,7 +185,7 @@ def build(data_dir: Path, out_dir: Path = DEMO_DIR) -> dict[str, Path]:
     msi_tags = [{"wavelength": f"{c:.1f}", "wavelength_units": "Nanometers",
                  "fwhm": f"{hm[1] - hm[0]:.0f}"} for c, hm in zip(centres, half_max, strict=True)]
     msi_desc = [f"{b} ({S2_NOMINAL_NM[b]} nm)" for b in MSI_BANDS]
-    _write(paths["msi"], msi_dn, transform, crs, NODATA_UINT16, msi_tags, msi_desc,
+    _write(paths["msi"], msi_dn, transform, crs, msi_nodata, msi_tags, msi_desc,
            {**base, "PIFNET_DEMO": "MSI: reference through the Sentinel-2A MSI SRF (ESA v4.0) of "
                                   "B2 B3 B4 B8, simulated at 30 m"},
            tiled=True)

@@ -97,8 +97,10 @@ HSI.</p>
 _FIT_BODY = """
 <p>Fits (trains) PIF-Net to <b>this</b> pair with the external program <code>pifnet-train
 fit</code>, self-supervised: the pair is degraded by its resolution ratio (Wald's protocol), so
-the HSI itself is the ground truth at reduced resolution. A block of the reduced pair is held
-out and, at the end, the fitted PIF-Net, GSA and bicubic are scored on it; the table and the
+the HSI itself is the ground truth at reduced resolution. When it starts from weights, or the
+pair is small, it also asks the fused image to agree with the pair at full resolution (averaged
+over each HSI pixel it is the HSI; its MSI bands, estimated from the pair, are the MSI). A block
+of the reduced pair is held out and, at the end, the fitted PIF-Net, GSA and bicubic are scored on it; the table and the
 verdict appear in the log. When the fitted PIF-Net is <b>not ahead of GSA</b> there (PSNR and
 SAM), a warning recommends GSA for this pair.</p>
 

@@ -47,6 +47,11 @@ class PairSpec:
     hsi_name: str = "HSI"
     msi_name: str = "MSI"
 
+    @property
+    def good_mask(self) -> np.ndarray:
+        """(hsi_bands,) bool: False for bad bands (all True when the HSI names none)."""
+        return np.array(self.good_bands or (True,) * self.hsi_bands, bool)
+
 
 @dataclass
 class StatsBatch:

@@ -35,8 +35,7 @@ class GSAMethod(FusionMethod):
 
     def check_pair(self, pair: PairSpec) -> None:
         super().check_pair(pair)
-        good = pair.good_bands or (True,) * pair.hsi_bands
-        self._good = np.flatnonzero(np.array(good))
+        self._good = np.flatnonzero(pair.good_mask)
         n = self._good.size + pair.msi_bands
         self._n = 0
         self._sum = np.zeros(n, np.float64)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -191,7 +190,7 @@ class PIFNetMethod(FusionMethod):
             raise WeightsError(
                 f"{why}; train weights for this sensor with `pifnet-train`, or pass --method gsa")
         super().check_pair(pair)
-        self._good = np.array(pair.good_bands or (True,) * pair.hsi_bands, bool)
+        self._good = pair.good_mask
         self._stats = PairStatistics.empty()
         self._scales = None
         if self._gsa is not None:

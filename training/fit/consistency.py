@@ -70,7 +70,7 @@ class FullResolution:
 
 def _usable(pair: PairData, reduced: ReducedPair) -> np.ndarray:
     """(h, w) bool: HSI pixels valid in both inputs and outside the held-out block's footprint."""
-    s, good = pair.ratio, _good(pair)
+    s, good = pair.ratio, pair.spec.good_mask
     c, h, w = pair.hsi.shape
     msi = pair.msi[:, : h * s, : w * s]
     ok = np.isfinite(pair.hsi[good]).all(axis=0)
@@ -79,10 +79,6 @@ def _usable(pair: PairData, reduced: ReducedPair) -> np.ndarray:
     bh, bw = reduced.held_out_px
     ok[(hc - bh) * s:, (wc - bw) * s:] = False  # the held-out block's targets, one scale up
     return ok
-
-
-def _good(pair: PairData) -> np.ndarray:
-    return np.array(pair.spec.good_bands or (True,) * pair.hsi.shape[0], bool)
 
 
 def _origins(usable: np.ndarray, side: int) -> np.ndarray:
@@ -96,7 +92,7 @@ def full_resolution(pair: PairData, reduced: ReducedPair) -> FullResolution:
     """The consistency term's data; :class:`InputDataError` (the fit then warns and trains with
     Wald's protocol alone) when the pair cannot give it: no usable patch outside the held-out
     block, or fewer valid HSI pixels than good bands to estimate the MSI's responses from."""
-    s, good = pair.ratio, _good(pair)
+    s, good = pair.ratio, pair.spec.good_mask
     c, h, w = pair.hsi.shape
     usable = _usable(pair, reduced)
     side = min(MAX_PATCH_FINE_PX // s, largest_clean_square(usable))

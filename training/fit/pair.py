@@ -106,7 +106,7 @@ def read_pair(hsi: Path, msi: Path, allow_resample: bool = False) -> PairData:
         pw = PairReader(plan, job.hsi, job.msi).read(msi_win, Window(col0, row0, cols, rows))
         h = pw.hsi.astype(np.float32, copy=True)
         m = pw.msi.astype(np.float32, copy=True)
-        good = np.array(job.pair.good_bands or (True,) * h.shape[0], bool)
+        good = job.pair.good_mask
         h[:, ~pw.hsi_valid] = np.where(good[:, None], np.nan, 0.0).astype(np.float32)
         m[:, ~pw.msi_valid] = np.nan
         return PairData(h, m, r, job.pair, job.hsi.band_info, job.msi.band_info, tuple(plan.warnings), note)
@@ -170,7 +170,7 @@ def reduced_pair(pair: PairData) -> ReducedPair:
             f"pixels at ratio {s} give {hc} x {wc} after degradation; a fit needs at least {need} x {need} HSI "
             f"pixels ({need * s} x {need * s} MSI pixels) of overlap; use bundled weights or --method gsa")
     good = pair.spec.good_bands
-    gi = np.array(good or (True,) * pair.hsi.shape[0], bool)
+    gi = pair.spec.good_mask
     target = pair.hsi[:, : hc * s, : wc * s]
     msi_full = pair.msi[:, : hc * s * s, : wc * s * s]
     lr = degrade_centred(target, s)

@@ -140,7 +140,8 @@ def in_memory_weights(model: PIFNet, manifest_extra: dict[str, Any] | None = Non
                       name: str = "in-memory") -> tuple[PIFNet, dict[str, Any]]:
     """What :func:`load_weights` would return for ``model`` saved with ``manifest_extra``, without a
     file: an independent float32 CPU copy of the network and its manifest (checked like a saved one;
-    ``sha256`` is the digest the file would have). Training validates its model through this."""
+    ``sha256`` is the digest of its serialisation, which can differ from a saved file's in the
+    order of the header's metadata). Training validates its model through this."""
     manifest = build_manifest(model, manifest_extra, name)
     blob = _serialise(model, manifest)
     manifest["sha256"] = hashlib.sha256(blob).hexdigest()

@@ -193,11 +193,12 @@ def make_layout(plan: GridPlan, method: FusionMethod, tile_px: int, overlap_px: 
 
 
 def _stats_pass(job: Job, tiles: list[Tile], reporter: Reporter, f0: float, f1: float) -> None:
-    """Feed the core (no halo) of every tile to ``method.accumulate``."""
+    """Feed the core (no halo) of every tile to ``method.accumulate`` (after ``start_statistics``)."""
     layout, r = job.layout, job.plan.ratio
     reader = PairReader(job.plan, job.hsi, job.msi)
     total = len(tiles)
     reach = layout.overlap_px + layout.halo_px
+    job.method.start_statistics()
     for n, tile in enumerate(tiles, start=1):
         stopping.check()
         core = Window(tile.read.col_off + reach, tile.read.row_off + reach, layout.tile_px, layout.tile_px)

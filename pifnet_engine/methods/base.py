@@ -3,9 +3,11 @@ whether it runs bicubic upsampling, GSA or a neural network on a GPU.
 
 The pipeline calls, in order:
 
-1. ``check_pair(pair)`` once, before reading any window (weights compatibility lives here);
-2. if ``needs_statistics``: ``accumulate(batch)`` for every *core* window of the scene (no halo,
-   each coarse pixel seen exactly once), then ``finish_statistics()``;
+1. ``check_pair(pair)`` once, before reading any window (weights compatibility lives here; it
+   only checks and remembers the pair);
+2. if ``needs_statistics``: ``start_statistics()`` (the method builds its empty accumulators),
+   ``accumulate(batch)`` for every *core* window of the scene (no halo, each coarse pixel seen
+   exactly once), then ``finish_statistics()``;
 3. ``fuse(hsi, msi)`` for batches of equally sized windows (with halo), on ``self.device``.
 
 Window tensors (all float32, in the HSI's and MSI's physical units, i.e. after GDAL
@@ -108,6 +110,10 @@ class FusionMethod(ABC):
         """Refuse a pair this method cannot fuse (raise :class:`~pifnet_engine.errors.WeightsError`
         or :class:`~pifnet_engine.errors.InputDataError`). Called before any window is read."""
         self.pair = pair
+
+    def start_statistics(self) -> None:
+        """Build empty accumulators for the pair :meth:`check_pair` accepted (only if
+        ``needs_statistics``); called before the first :meth:`accumulate`."""
 
     def accumulate(self, batch: StatsBatch) -> None:
         """Add one core window to the method's global statistics (only if ``needs_statistics``)."""

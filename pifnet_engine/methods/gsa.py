@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from pifnet_engine.errors import InputDataError
-from pifnet_engine.methods.base import FusionMethod, PairSpec, StatsBatch
+from pifnet_engine.methods.base import FusionMethod, StatsBatch
 from pifnet_engine.methods.bicubic import upsample_bicubic
 
 
@@ -33,8 +33,10 @@ class GSAMethod(FusionMethod):
     def halo_lr_px(self, ratio: int) -> int:
         return 2
 
-    def check_pair(self, pair: PairSpec) -> None:
-        super().check_pair(pair)
+    def start_statistics(self) -> None:
+        """Zero the sums (good bands + MSI bands at low resolution, MSI bands at full resolution)."""
+        pair = self.pair
+        assert pair is not None, "check_pair must run before start_statistics"
         self._good = np.flatnonzero(pair.good_mask)
         n = self._good.size + pair.msi_bands
         self._n = 0

@@ -191,10 +191,16 @@ class PIFNetMethod(FusionMethod):
                 f"{why}; train weights for this sensor with `pifnet-train`, or pass --method gsa")
         super().check_pair(pair)
         self._good = pair.good_mask
-        self._stats = PairStatistics.empty()
         self._scales = None
         if self._gsa is not None:
             self._gsa.check_pair(pair)
+
+    def start_statistics(self) -> None:
+        """Empty normalisation statistics (and GSA's sums for a GSA-residual model)."""
+        self._stats = PairStatistics.empty()
+        self._scales = None
+        if self._gsa is not None:
+            self._gsa.start_statistics()
 
     def accumulate(self, batch: StatsBatch) -> None:
         """Valid good-band HSI values and valid MSI values of one core window."""

@@ -29,6 +29,7 @@ def _weights(tmp_path: Path, ratio: int = 2, scale: float = 100.0, name: str = "
 def _statistics(method: PIFNetMethod, x: torch.Tensor, y: torch.Tensor) -> None:
     """Run the statistics pass of ``method`` over windows ``x`` (B, C, h, w), ``y`` (B, c, H, W)."""
     s = y.shape[-1] // x.shape[-1]
+    method.start_statistics()
     for xb, yb in zip(x.double().numpy(), y.double().numpy(), strict=True):
         c, h, w = xb.shape
         low = yb.reshape(yb.shape[0], h, s, w, s).mean(axis=(2, 4))

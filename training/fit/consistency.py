@@ -3,7 +3,7 @@
 Wald's protocol trains the network one scale down (:mod:`training.fit.pair`). On a small pair
 that scale says little about the one the analyst fuses at: on 21² and 24² HSI pixels a Wald-only
 fine-tune raised the held-out block's PSNR while the full-resolution result fell below its start
-(docs/fit.md, "Why the consistency term"). The pair itself constrains the fused image Z at full
+(docs/fit.md, "The consistency term"). The pair itself constrains the fused image Z at full
 resolution in the two ways the engine already models the sensors:
 
 - **spatially**: Z averaged over each HSI pixel's s x s footprint (the centred PSF model of
@@ -15,8 +15,9 @@ resolution in the two ways the engine already models the sensors:
 The term is ``L1(box_s(Z) - HSI)`` over good bands plus ``L1(R Z + b - MSI)``, in the model's
 pair-mean units (each input divided by its mean, as the engine normalises a pair), on
 full-resolution patches that never touch the footprint of the held-out block, so the held-out
-check stays unseen. The fit adds it to the Wald loss with weight ``--consistency`` (default 1;
-0 trains with Wald's protocol alone). The patches of step n are drawn from
+check stays unseen. The fit adds it to the Wald loss with weight ``--consistency`` (by default 1
+for a fine-tune or a small pair, else 0: :func:`training.fit.run.consistency_weight`; 0 trains
+with Wald's protocol alone). The patches of step n are drawn from
 ``numpy.random.default_rng([seed, n])``, so a resumed fit draws what the uninterrupted one would.
 """
 
@@ -71,7 +72,7 @@ class FullResolution:
 def _usable(pair: PairData, reduced: ReducedPair) -> np.ndarray:
     """(h, w) bool: HSI pixels valid in both inputs and outside the held-out block's footprint."""
     s, good = pair.ratio, pair.spec.good_mask
-    c, h, w = pair.hsi.shape
+    _, h, w = pair.hsi.shape
     msi = pair.msi[:, : h * s, : w * s]
     ok = np.isfinite(pair.hsi[good]).all(axis=0)
     ok &= np.isfinite(msi).reshape(msi.shape[0], h, s, w, s).all(axis=(0, 2, 4))
@@ -93,7 +94,7 @@ def full_resolution(pair: PairData, reduced: ReducedPair) -> FullResolution:
     Wald's protocol alone) when the pair cannot give it: no usable patch outside the held-out
     block, or fewer valid HSI pixels than good bands to estimate the MSI's responses from."""
     s, good = pair.ratio, pair.spec.good_mask
-    c, h, w = pair.hsi.shape
+    _, h, w = pair.hsi.shape
     usable = _usable(pair, reduced)
     side = min(MAX_PATCH_FINE_PX // s, largest_clean_square(usable))
     side -= side % 2

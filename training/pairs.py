@@ -242,6 +242,16 @@ def simulate_scene(
 
 # --- patches --------------------------------------------------------------------------------
 
+def clean_square_origins(clean: np.ndarray, side: int, step: int = 1) -> np.ndarray:
+    """(n, 2) (row, col) of every ``side`` x ``side`` all-True square of ``clean`` (h, w) whose
+    origin lies on the grid of ``step``, in row-major order (a summed-area table)."""
+    if side > min(clean.shape):
+        return np.zeros((0, 2), np.int64)
+    bad = np.pad((~clean).astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    n_bad = bad[side:, side:] - bad[:-side, side:] - bad[side:, :-side] + bad[:-side, :-side]
+    return np.argwhere(n_bad[::step, ::step] == 0) * step
+
+
 class PatchDataset(Dataset):
     """Ground-truth patches with matching LR-HSI and HR-MSI patches, flips and 90-degree turns.
 
@@ -312,17 +322,8 @@ class PatchDataset(Dataset):
     def _positions(self) -> list[tuple[int, int, int]]:
         """(scene index, row, col) of every clean patch origin, fine pixels."""
         s, p = self.ratio, self.patch_size // self.ratio
-        out: list[tuple[int, int, int]] = []
-        for k, sc in enumerate(self.scenes):
-            bad = (~sc.clean).astype(np.int64)
-            cum = np.pad(bad.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-            hc, wc = sc.clean.shape
-            for y in range(0, hc - p + 1, self.stride // s):
-                for x in range(0, wc - p + 1, self.stride // s):
-                    n_bad = cum[y + p, x + p] - cum[y, x + p] - cum[y + p, x] + cum[y, x]
-                    if n_bad == 0:
-                        out.append((k, y * s, x * s))
-        return out
+        return [(k, int(y) * s, int(x) * s) for k, sc in enumerate(self.scenes)
+                for y, x in clean_square_origins(sc.clean, p, self.stride // s)]
 
     def set_epoch(self, epoch: int) -> None:
         """Select the augmentation draws of ``epoch`` (call before each epoch)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -61,13 +62,14 @@ def _sha256(path: Path) -> str:
 
 
 def read_mosaic(
-    tile_dir: Path, tiles: dict[str, str] | None = None,
+    tile_dir: Path, tiles: Mapping[str, str | None] | None = None,
 ) -> tuple[np.ndarray, dict, list[dict[str, str]], list[str], dict[str, str]]:
-    """Mosaic the four tiles (``tiles``: name -> sha256, default :data:`TILES`): (DN (224, 64, 64)
+    """Mosaic the four tiles (``tiles``: name -> sha256 to verify, or None not to, default
+    :data:`TILES`): (DN (224, 64, 64)
     float64 with NaN nodata, profile, band tags, band descriptions, dataset tags). The profile's
     transform is the mosaic's (the first tile's upper-left corner)."""
-    tiles = TILES if tiles is None else tiles
-    first = tile_dir / next(iter(tiles))
+    chosen: Mapping[str, str | None] = TILES if tiles is None else tiles
+    first = tile_dir / next(iter(chosen))
     if not first.is_file():
         raise InputDataError(
             f"EnMAP tile {first} not found; expected --data to be the shared data folder holding "
@@ -82,9 +84,9 @@ def read_mosaic(
         tags = src.tags()
     mosaic_transform = Affine(transform.a, 0.0, x0, 0.0, transform.e, y0)
     mosaic = np.full((profile["count"], MOSAIC_PX, MOSAIC_PX), np.nan)
-    for name, sha in tiles.items():
+    for name, sha in chosen.items():
         path = tile_dir / name
-        if _sha256(path) != sha:
+        if sha is not None and _sha256(path) != sha:
             raise InputDataError(
                 f"{path} has sha256 {_sha256(path)}; expected {sha} (SOURCE.txt); the demo must "
                 "be built from the documented tiles"
@@ -144,16 +146,16 @@ def _write(path: Path, data: np.ndarray, transform: Affine, crs: object, nodata:
     os.replace(tmp, path)
 
 
-def build(data_dir: Path, out_dir: Path = DEMO_DIR, tiles: dict[str, str] | None = None,
+def build(data_dir: Path, out_dir: Path = DEMO_DIR, tiles: Mapping[str, str | None] | None = None,
           msi_nodata: int = NODATA_UINT16) -> dict[str, Path]:
     """Write the three demo rasters into ``out_dir``; return their paths (keys as demo_paths).
 
     ``tiles`` and ``msi_nodata`` build the same kind of pair from four other tiles (benchmarks'
     development pairs; tiles with dark water need an MSI nodata other than 0); the defaults build
     the bundled demo."""
-    tiles = TILES if tiles is None else tiles
+    chosen: Mapping[str, str | None] = TILES if tiles is None else tiles
     mosaic, profile, band_tags, descriptions, src_tags = read_mosaic(
-        Path(data_dir) / "enmap_potsdam_tiles" / "images", tiles)
+        Path(data_dir) / "enmap_potsdam_tiles" / "images", chosen)
     reference = mosaic[:, :REFERENCE_PX, :REFERENCE_PX]
     wavelengths = np.array([float(t["wavelength"]) for t in band_tags])
     fwhm = np.array([float(t["fwhm"]) for t in band_tags])
@@ -168,7 +170,7 @@ def build(data_dir: Path, out_dir: Path = DEMO_DIR, tiles: dict[str, str] | None
 
     crs, transform = profile["crs"], profile["transform"]
     base = {"AREA_OR_POINT": "Area", "start_time": src_tags.get("start_time", "")}
-    tile_names = ", ".join(tiles)
+    tile_names = ", ".join(chosen)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {key: out_dir / name for key, name in FILE_NAMES.items()}

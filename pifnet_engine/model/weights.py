@@ -130,9 +130,13 @@ def build_manifest(model: PIFNet, manifest_extra: dict[str, Any] | None, name: s
     return manifest
 
 
-def _serialise(model: PIFNet, manifest: dict[str, Any]) -> bytes:
-    """The safetensors bytes of ``model`` (float32 on the CPU) as ``save_weights`` writes them."""
-    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+def _state(model: PIFNet) -> dict[str, torch.Tensor]:
+    """``model``'s tensors as weights files hold them: float32, on the CPU, contiguous."""
+    return {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+
+
+def _serialise(state: dict[str, torch.Tensor], manifest: dict[str, Any]) -> bytes:
+    """The safetensors bytes of ``state`` (see :func:`_state`) as ``save_weights`` writes them."""
     return st_save(state, metadata={"format": FORMAT, "name": str(manifest["name"])})
 
 
@@ -143,10 +147,10 @@ def in_memory_weights(model: PIFNet, manifest_extra: dict[str, Any] | None = Non
     ``sha256`` is the digest of its serialisation, which can differ from a saved file's in the
     order of the header's metadata). Training validates its model through this."""
     manifest = build_manifest(model, manifest_extra, name)
-    blob = _serialise(model, manifest)
-    manifest["sha256"] = hashlib.sha256(blob).hexdigest()
+    state = _state(model)
+    manifest["sha256"] = hashlib.sha256(_serialise(state, manifest)).hexdigest()
     copy = PIFNet(model.cfg)
-    copy.load_state_dict({k: v.to(torch.float32) for k, v in st_load(blob).items()}, strict=True)
+    copy.load_state_dict(state, strict=True)  # copies the values: the copy is independent of ``model``
     return copy, manifest
 
 
@@ -163,7 +167,7 @@ def save_weights(path: str | os.PathLike[str], model: PIFNet,
     """
     st_path, json_path = weights_paths(path)
     manifest = build_manifest(model, manifest_extra, st_path.name[: -len(".safetensors")])
-    blob = _serialise(model, manifest)
+    blob = _serialise(_state(model), manifest)
     write_atomic(st_path, blob)
     manifest["safetensors"] = st_path.name
     manifest["sha256"] = hashlib.sha256(blob).hexdigest()

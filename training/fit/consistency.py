@@ -32,11 +32,12 @@ from torch import Tensor, nn
 
 from pifnet_engine.errors import InputDataError
 from pifnet_engine.model.normalisation import pair_statistics
+from pifnet_engine.pairing import block_all
 from pifnet_engine.report.responses import ResponseEstimator, Responses
 from pifnet_engine.simulate import degrade_centred
 from training.fit.pair import PairData, ReducedPair
 from training.fit.plan import largest_clean_square
-from training.pairs import dihedral
+from training.pairs import clean_square_origins, dihedral
 
 #: Largest LR patch side (coarse pixels) of the consistency term: 64 fine pixels, like Wald's patches.
 MAX_PATCH_FINE_PX = 64
@@ -75,18 +76,11 @@ def _usable(pair: PairData, reduced: ReducedPair) -> np.ndarray:
     _, h, w = pair.hsi.shape
     msi = pair.msi[:, : h * s, : w * s]
     ok = np.isfinite(pair.hsi[good]).all(axis=0)
-    ok &= np.isfinite(msi).reshape(msi.shape[0], h, s, w, s).all(axis=(0, 2, 4))
+    ok &= block_all(np.isfinite(msi).all(axis=0), s)
     hc, wc = reduced.reduced_shape
     bh, bw = reduced.held_out_px
     ok[(hc - bh) * s:, (wc - bw) * s:] = False  # the held-out block's targets, one scale up
     return ok
-
-
-def _origins(usable: np.ndarray, side: int) -> np.ndarray:
-    """(n, 2) origins of all ``side`` x ``side`` all-usable squares (summed-area table)."""
-    bad = np.pad((~usable).astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-    n_bad = bad[side:, side:] - bad[:-side, side:] - bad[side:, :-side] + bad[:-side, :-side]
-    return np.argwhere(n_bad == 0)
 
 
 def full_resolution(pair: PairData, reduced: ReducedPair) -> FullResolution:
@@ -111,7 +105,7 @@ def full_resolution(pair: PairData, reduced: ReducedPair) -> FullResolution:
     estimator = ResponseEstimator(good, [f"MSI band {i + 1}" for i in range(msi.shape[0])])
     estimator.add(hsi_n, degrade_centred(msi_n, s), usable)
     responses = estimator.estimate()  # InputDataError when too few pixels
-    return FullResolution(hsi_n, msi_n, stats.hsi.mean, stats.msi.mean, good, s, side, _origins(usable, side),
+    return FullResolution(hsi_n, msi_n, stats.hsi.mean, stats.msi.mean, good, s, side, clean_square_origins(usable, side),
                           responses)
 
 

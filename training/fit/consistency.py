@@ -2,8 +2,8 @@
 
 Wald's protocol trains the network one scale down (:mod:`training.fit.pair`). On a small pair
 that scale says little about the one the analyst fuses at: on 21² and 24² HSI pixels a Wald-only
-fine-tune raised the held-out block's PSNR while the full-resolution result fell below its start
-(docs/fit.md, "The consistency term"). The pair itself constrains the fused image Z at full
+fine-tune raised the held-out block's PSNR while the full-resolution result fell below its start or
+stayed behind GSA (docs/fit.md, "The consistency term"). The pair itself constrains the fused image Z at full
 resolution in the two ways the engine already models the sensors:
 
 - **spatially**: Z averaged over each HSI pixel's s x s footprint (the centred PSF model of

@@ -1,35 +1,48 @@
 """Fusing in-memory arrays through the engine's own windowed pipeline.
 
-For evaluation and scripting: the arrays are written as a georeferenced pair (a synthetic UTM
-grid, HSI pixel = ``ratio`` MSI pixels, corners aligned) into a temporary folder and fused by
-:func:`~pifnet_engine.pipeline.run_fusion` exactly as ``pifnet-engine fuse`` would: same windows,
-halo, blending, nodata handling. Use it to score a method on benchmark scenes.
+For evaluation and scripting: the arrays become a georeferenced pair (a synthetic UTM grid, HSI
+pixel = ``ratio`` MSI pixels, corners aligned) in GDAL's in-memory file system
+(``rasterio.MemoryFile``, nothing on disk), read by the same :class:`~pifnet_engine.raster.source.RasterSource`
+as any raster and fused by :func:`~pifnet_engine.pipeline.fuse_to_array` exactly as
+``pifnet-engine fuse`` would: same windows, halo, blending, nodata handling, output values (the
+float32 output with NaN as nodata). Use it to score a method on benchmark scenes.
+
+Why in-memory GeoTIFFs and not a second source class over the arrays: the raster source's rules
+(NaN and nodata as invalid, bad bands, the fill of invalid pixels, windows beyond the edge) then
+hold for arrays by construction, with no copy of them to keep in step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rasterio
 from affine import Affine
+from rasterio.io import MemoryFile
 
 from pifnet_engine.methods import FusionMethod
-from pifnet_engine.pipeline import FuseRequest, run_fusion
+from pifnet_engine.pipeline import FuseRequest, fuse_to_array
 from pifnet_engine.progress import Reporter
 
 _CRS = "EPSG:32633"
 
 
-def _write(path: Path, data: np.ndarray, res: float) -> None:
+def _in_memory(stack: contextlib.ExitStack, data: np.ndarray, res: float,
+               band_tags: list[dict[str, str]] | None = None) -> Path:
+    """``data`` (C, h, w) as a float32 GeoTIFF in GDAL's memory (NaN = nodata); its /vsimem path,
+    valid while ``stack`` is open."""
     c, h, w = data.shape
-    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=c, dtype="float32",
-                       crs=_CRS, transform=Affine(res, 0, 500000.0, 0, -res, 5000000.0),
-                       nodata=float("nan")) as ds:
+    mem = stack.enter_context(MemoryFile(ext=".tif"))
+    with mem.open(driver="GTiff", width=w, height=h, count=c, dtype="float32", crs=_CRS,
+                  transform=Affine(res, 0, 500000.0, 0, -res, 5000000.0), nodata=float("nan")) as ds:
         ds.write(data.astype(np.float32))
+        for b, tags in enumerate(band_tags or []):
+            if tags:
+                ds.update_tags(b + 1, **tags)
+    return Path(mem.name)
 
 
 def fuse_arrays(hsi: np.ndarray, msi: np.ndarray, method: str | FusionMethod = "gsa", *,
@@ -48,22 +61,17 @@ def fuse_arrays(hsi: np.ndarray, msi: np.ndarray, method: str | FusionMethod = "
     s = msi.shape[1] // hsi.shape[1]
     if msi.shape[1] != s * hsi.shape[1] or msi.shape[2] != s * hsi.shape[2]:
         raise ValueError(f"MSI {msi.shape[1:]} is not an integer multiple of HSI {hsi.shape[1:]}")
-    with tempfile.TemporaryDirectory(prefix="pifnet-arrays-") as tmp:
-        hp, mp, out = Path(tmp) / "hsi.tif", Path(tmp) / "msi.tif", Path(tmp) / "out.tif"
-        _write(hp, hsi, float(s))
-        _write(mp, msi, 1.0)
-        if wavelengths_nm is not None or good_bands is not None:
-            with rasterio.open(hp, "r+") as ds:
-                for b in range(hsi.shape[0]):
-                    if wavelengths_nm is not None:
-                        ds.update_tags(b + 1, wavelength=str(wavelengths_nm[b]), wavelength_units="Nanometers")
-                    if good_bands is not None:
-                        ds.update_tags(b + 1, bbl="1" if good_bands[b] else "0")
-        instance = method if isinstance(method, FusionMethod) else None
-        request = FuseRequest(hsi=hp, msi=mp, output=out, method=instance.name if instance else str(method),
-                              weights=weights, tile_px=tile_px, overlap_px=overlap_px,
-                              batch_size=batch_size, device=device, method_instance=instance,
+    band_tags: list[dict[str, str]] = [{} for _ in range(hsi.shape[0])]
+    for b, tags in enumerate(band_tags):
+        if wavelengths_nm is not None:
+            tags.update(wavelength=str(wavelengths_nm[b]), wavelength_units="Nanometers")
+        if good_bands is not None:
+            tags.update(bbl="1" if good_bands[b] else "0")
+    instance = method if isinstance(method, FusionMethod) else None
+    with contextlib.ExitStack() as stack:
+        request = FuseRequest(hsi=_in_memory(stack, hsi, float(s), band_tags), msi=_in_memory(stack, msi, 1.0),
+                              method=instance.name if instance else str(method), weights=weights,
+                              tile_px=tile_px, overlap_px=overlap_px, batch_size=batch_size, device=device,
                               method_options=dict(method_options or {}))
-        run_fusion(request, Reporter(stream=io.StringIO()))
-        with rasterio.open(out) as ds:
-            return ds.read().astype(np.float32)
+        out = fuse_to_array(request, Reporter(stream=io.StringIO()), instance)
+    return out.astype(np.float32, copy=False)

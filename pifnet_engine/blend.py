@@ -2,7 +2,9 @@
 
 A block of the output that only one tile covers is complete as soon as that tile is fused. A
 seam block (covered by 2 or 4 tiles) waits for its other tiles; meanwhile its partial weighted
-sum is spilled to a temporary ``.npy`` file, so memory never depends on the scene's size.
+sum is spilled to a temporary ``.npz`` file, so memory never depends on the scene's size (or, for
+an in-memory target without a folder, kept in memory). :func:`contribute` cuts a fused tile into
+its blocks and hands the complete ones to the target (a :class:`WindowSink`).
 """
 
 from __future__ import annotations
@@ -10,9 +12,25 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from rasterio.windows import Window
+
+from pifnet_engine.geometry import slices_in
+from pifnet_engine.tiling import Tile, TileLayout
+
+
+class WindowSink(Protocol):
+    """Where blended blocks go: the output file (:class:`~pifnet_engine.writer.OutputTarget`) or an
+    array (:class:`~pifnet_engine.writer.ArrayTarget`)."""
+
+    #: Folder for the seam spill files, None to keep them in memory.
+    @property
+    def work_dir(self) -> Path | None: ...
+
+    def write(self, window: Window, values: np.ndarray, valid: np.ndarray) -> None:
+        """(C, h, w) float32 physical values and (h, w) validity at ``window`` (output pixels)."""
 
 
 class BlendAccumulator:
@@ -21,9 +39,10 @@ class BlendAccumulator:
     Arrays: ``values`` (C, h, w) float32 already multiplied by the weights; ``valid`` (h, w) bool.
     """
 
-    def __init__(self, spill_dir: Path) -> None:
-        self._dir = Path(tempfile.mkdtemp(prefix=".pifnet-blend-", dir=spill_dir))
+    def __init__(self, spill_dir: Path | None) -> None:
+        self._dir = None if spill_dir is None else Path(tempfile.mkdtemp(prefix=".pifnet-blend-", dir=spill_dir))
         self._pending: dict[tuple[int, int], int] = {}
+        self._held: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}  # without a spill folder
 
     def add(self, key: tuple[int, int], window: Window, expected: int, values: np.ndarray,
             valid: np.ndarray) -> Iterator[tuple[Window, np.ndarray, np.ndarray]]:
@@ -32,24 +51,57 @@ class BlendAccumulator:
             yield window, values, valid
             return
         seen = self._pending.get(key, 0)
-        path = self._dir / f"{key[0]}_{key[1]}.npz"
         if seen:
-            with np.load(path) as saved:
-                values = values + saved["values"]
-                valid = valid & saved["valid"]
+            saved_values, saved_valid = self._take(key)
+            values = values + saved_values
+            valid = valid & saved_valid
         if seen + 1 == expected:
             self._pending.pop(key, None)
-            path.unlink(missing_ok=True)
             yield window, values, valid
         else:
             self._pending[key] = seen + 1
-            np.savez(path, values=values, valid=valid)
+            self._keep(key, values, valid)
+
+    def _path(self, key: tuple[int, int]) -> Path:
+        assert self._dir is not None
+        return self._dir / f"{key[0]}_{key[1]}.npz"
+
+    def _keep(self, key: tuple[int, int], values: np.ndarray, valid: np.ndarray) -> None:
+        if self._dir is None:
+            self._held[key] = (values, valid)
+        else:
+            np.savez(self._path(key), values=values, valid=valid)
+
+    def _take(self, key: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        if self._dir is None:
+            return self._held.pop(key)
+        path = self._path(key)
+        with np.load(path) as saved:
+            taken = saved["values"], saved["valid"]
+        path.unlink(missing_ok=True)
+        return taken
 
     @property
     def pending(self) -> int:
         return len(self._pending)
 
     def close(self) -> None:
-        for f in self._dir.glob("*.npz"):
-            f.unlink(missing_ok=True)
-        self._dir.rmdir()
+        self._held.clear()
+        if self._dir is not None:
+            for f in self._dir.glob("*.npz"):
+                f.unlink(missing_ok=True)
+            self._dir.rmdir()
+
+
+def contribute(layout: TileLayout, tile: Tile, valid: np.ndarray, z: np.ndarray, acc: BlendAccumulator,
+               target: WindowSink) -> None:
+    """Weight the fused tile ``z`` (C, H, W over ``tile.read``; ``valid`` (H, W)) over its contribution
+    area and hand the blocks it completes to ``target``."""
+    rows, cols = slices_in(tile.contrib, tile.read)
+    values = z[:, rows, cols] * layout.weights(tile)[None]
+    ok = valid[rows, cols]
+    frames = layout.plan.frames
+    for key, bw, expected in layout.blocks_of(tile):
+        brows, bcols = slices_in(bw, tile.contrib)
+        for win, vals, v in acc.add(key, bw, expected, values[:, brows, bcols], ok[brows, bcols]):
+            target.write(frames.output_of(win), vals, v)

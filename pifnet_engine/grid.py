@@ -21,6 +21,7 @@ from rasterio.warp import calculate_default_transform, transform_bounds
 from rasterio.windows import Window
 
 from pifnet_engine.errors import GridError
+from pifnet_engine.geometry import Frames
 
 #: A pixel-size ratio within this relative distance of an integer counts as that integer.
 RATIO_TOLERANCE = 0.01
@@ -52,6 +53,11 @@ class GridPlan:
     coarse_origin_px: tuple[int, int]
     warp_reason: str | None
     warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def frames(self) -> Frames:
+        """The job's pixel frames (MSI, coarse, output) and their conversions."""
+        return Frames(self.ratio, self.coarse_origin_px, self.out_window)
 
     @property
     def out_shape(self) -> tuple[int, int]:

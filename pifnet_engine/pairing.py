@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from rasterio.windows import Window
 
+from pifnet_engine.geometry import inside_mask
 from pifnet_engine.grid import GridPlan
 from pifnet_engine.raster.source import RasterSource
 
@@ -39,12 +40,7 @@ class PairReader:
         s = self.plan.ratio
         h = self.hsi.read(hsi_window)
         m = self.msi.read(msi_window)
-        ow = self.plan.out_window
-        rows = np.arange(int(msi_window.row_off), int(msi_window.row_off + msi_window.height))
-        cols = np.arange(int(msi_window.col_off), int(msi_window.col_off + msi_window.width))
-        inside = (((rows >= ow.row_off) & (rows < ow.row_off + ow.height))[:, None]
-                  & ((cols >= ow.col_off) & (cols < ow.col_off + ow.width))[None, :])
-        msi_valid = m.valid & inside
+        msi_valid = m.valid & inside_mask(msi_window, self.plan.out_window)
         hsi_up = np.repeat(np.repeat(h.valid, s, axis=0), s, axis=1)
         return PairWindow(h.values, h.valid, m.values, msi_valid, msi_valid & hsi_up)
 

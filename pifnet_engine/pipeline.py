@@ -11,7 +11,6 @@ Memory is bounded by the window and batch size, never by the scene.
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,11 +22,10 @@ import rasterio
 import torch
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
-from rasterio.windows import Window
 
 from pifnet_engine import __version__
 from pifnet_engine.activity import RASTER_COMPLETE, doing
-from pifnet_engine.blend import BlendAccumulator
+from pifnet_engine.blend import BlendAccumulator, WindowSink, contribute
 from pifnet_engine.errors import DeviceError, InputDataError, UsageError
 from pifnet_engine.grid import GridPlan, plan_grid
 from pifnet_engine.methods import FusionMethod, PairSpec, StatsBatch, create_method
@@ -36,8 +34,8 @@ from pifnet_engine import preflight, stopping
 from pifnet_engine.progress import Reporter
 from pifnet_engine.raster.source import FILL_RADIUS_PX, RasterSource, open_raster
 from pifnet_engine.sanity import check_fused_batch
-from pifnet_engine.tiling import Tile, TileLayout
-from pifnet_engine.writer import OutputSpec, OutputTarget, check_output_path, output_values
+from pifnet_engine.tiling import Tile, TileLayout, plan_layout
+from pifnet_engine.writer import ArrayTarget, OutputSpec, OutputTarget, check_output_path, spec_for
 
 #: GDAL block cache for the job (bytes). Small and fixed, so that memory does not depend on the scene:
 #: measured with benchmarks/bench_engine.py, a 256 MB cache let peak RSS grow 1.24x from a 1024^2 to a
@@ -65,8 +63,6 @@ class FuseRequest:
     overwrite: bool = False
     allow_resample: bool = False
     method_options: dict[str, Any] = field(default_factory=dict)
-    #: A ready method object (e.g. a model being trained) used instead of ``method``/``weights``.
-    method_instance: FusionMethod | None = None
     #: Write the quality report and quicklook beside the output (``pifnet-engine fuse`` default).
     report: bool = False
     #: ... with the reduced-resolution check (a sample of the pair fused again, per method).
@@ -112,10 +108,6 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _round_up(value: int, multiple: int) -> int:
-    return int(math.ceil(value / multiple) * multiple)
-
-
 @dataclass
 class OpenPair:
     """Both rasters of a pair, opened and put on one grid (the HSI warped when the plan says so)."""
@@ -145,14 +137,15 @@ def open_pair(hsi_path: Path, msi_path: Path, allow_resample: bool = False) -> I
 
 
 @contextlib.contextmanager
-def open_job(request: FuseRequest) -> Iterator[Job]:
-    """Open and plan ``request``; the rasters stay open inside the ``with`` block."""
+def open_job(request: FuseRequest, method: FusionMethod | None = None) -> Iterator[Job]:
+    """Open and plan ``request``; the rasters stay open inside the ``with`` block.
+
+    ``method``: a ready method object (e.g. a model being trained) instead of building
+    ``request.method`` with ``request.weights``."""
     with open_pair(Path(request.hsi), Path(request.msi), request.allow_resample) as opened:
         plan, hsi, msi = opened.plan, opened.hsi, opened.msi
         device = resolve_device(request.device)
-        if request.method_instance is not None:
-            method = request.method_instance
-        else:
+        if method is None:
             method = create_method(request.method, device, request.weights, **request.method_options)
         pair = PairSpec(
             hsi_bands=hsi.count, msi_bands=msi.count, ratio=plan.ratio,
@@ -161,35 +154,13 @@ def open_job(request: FuseRequest) -> Iterator[Job]:
             msi_band_names=tuple(d or f"band {i + 1}" for i, d in enumerate(msi.band_info.descriptions)),
             good_bands=hsi.band_info.good, hsi_name=Path(request.hsi).name, msi_name=Path(request.msi).name)
         method.check_pair(pair)
-        layout = make_layout(plan, method, request.tile_px, request.overlap_px)
+        r = plan.ratio
+        layout = plan_layout(plan, request.tile_px, request.overlap_px, halo_lr=method.halo_lr_px(r) + FILL_RADIUS_PX,
+                             overlap_lr=method.default_overlap_lr_px(r), multiple_lr=method.window_multiple_lr(r))
         batch = request.batch_size if request.batch_size is not None else method.default_batch_size()
         if batch < 1:
             raise UsageError(f"--batch-size must be at least 1, got {batch}")
         yield Job(request, plan, hsi, msi, method, pair, layout, device, batch)
-
-
-def make_layout(plan: GridPlan, method: FusionMethod, tile_px: int, overlap_px: int | None) -> TileLayout:
-    """Round sizes to what the ratio and the method need and build the :class:`TileLayout`."""
-    r = plan.ratio
-    if tile_px < 1:
-        raise UsageError(f"--tile-size must be positive, got {tile_px}")
-    halo = r * (method.halo_lr_px(r) + FILL_RADIUS_PX)
-    overlap = r * method.default_overlap_lr_px(r) if overlap_px is None else overlap_px
-    if overlap < 0:
-        raise UsageError(f"--overlap must be 0 or more, got {overlap}")
-    overlap = _round_up(overlap, r)
-    tile = _round_up(max(tile_px, 2 * overlap, r), r)
-    # Never use tiles much larger than the output itself.
-    out_h, out_w = plan.out_shape
-    tile = min(tile, _round_up(max(out_h, out_w) + r, r))
-    tile = max(tile, 2 * overlap)
-    # Whole windows (tile + 2 * (overlap + halo)) must be a multiple of r * k coarse pixels.
-    k = method.window_multiple_lr(r)
-    if k % 2 == 0 and (tile // r) % 2:
-        tile += r
-    while ((tile + 2 * (overlap + halo)) // r) % k:
-        halo += r
-    return TileLayout(plan, tile, overlap, halo)
 
 
 def _stats_pass(job: Job, tiles: list[Tile], reporter: Reporter, f0: float, f1: float) -> None:
@@ -197,15 +168,11 @@ def _stats_pass(job: Job, tiles: list[Tile], reporter: Reporter, f0: float, f1: 
     layout, r = job.layout, job.plan.ratio
     reader = PairReader(job.plan, job.hsi, job.msi)
     total = len(tiles)
-    reach = layout.overlap_px + layout.halo_px
     job.method.start_statistics()
     for n, tile in enumerate(tiles, start=1):
         stopping.check()
-        core = Window(tile.read.col_off + reach, tile.read.row_off + reach, layout.tile_px, layout.tile_px)
-        hsi_core = Window(tile.hsi_read.col_off + reach // r, tile.hsi_read.row_off + reach // r,
-                          layout.tile_px // r, layout.tile_px // r)
         with doing(f"reading {layout.describe(tile)} for the statistics pass"):
-            pw = reader.read(core, hsi_core)
+            pw = reader.read(tile.core, tile.hsi_core)
         valid = pw.hsi_valid & block_all(pw.msi_valid, r)
         job.method.accumulate(StatsBatch(
             hsi=pw.hsi.astype(np.float64), msi_low=block_mean(pw.msi.astype(np.float64), r),
@@ -219,11 +186,42 @@ def _batches(tiles: list[Tile], size: int) -> Iterator[list[Tile]]:
         yield tiles[i:i + size]
 
 
+def fuse_windows(job: Job, tiles: list[Tile], spec: OutputSpec, target: WindowSink, reporter: Reporter,
+                 f0: float, f1: float, target_name: str) -> None:
+    """Read, fuse, check, blend and write every tile of ``job`` into ``target`` (progress ``f0`` to ``f1``).
+
+    A garbage window (:func:`~pifnet_engine.sanity.check_fused_batch`) stops the run before any of
+    it is blended; ``target_name`` names the target in messages of what failed."""
+    layout, total = job.layout, len(tiles)
+    reader = PairReader(job.plan, job.hsi, job.msi)
+    acc = BlendAccumulator(target.work_dir)
+    try:
+        done = 0
+        for batch in _batches(tiles, job.batch_size):
+            stopping.check()
+            where = _windows_text(layout, batch)
+            with doing(f"reading {where} of the inputs"):
+                pairs = [reader.read(t.read, t.hsi_read) for t in batch]
+            hsi = np.stack([p.hsi for p in pairs])
+            msi = np.stack([p.msi for p in pairs])
+            with doing(f"fusing {where} with {job.method.name}"):
+                fused = _fuse_batch(job, hsi, msi)
+            check_fused_batch(hsi, msi, fused, np.stack([p.valid for p in pairs]),
+                              job.pair.good_bands, windows=[layout.describe(t) for t in batch],
+                              method=job.method.name, weights=spec.tags.get("PIFNET_WEIGHTS"))
+            with doing(f"writing {where} into {target_name}"):
+                for tile, pw, z in zip(batch, pairs, fused, strict=True):
+                    contribute(layout, tile, pw.valid, z, acc, target)
+            done += len(batch)
+            reporter.progress("fuse", f0 + (f1 - f0) * done / total, done, total, f"fusing window {done}/{total}")
+    finally:
+        acc.close()
+
+
 def output_spec(job: Job) -> OutputSpec:
-    """The output raster's georeferencing, data type, nodata and provenance tags."""
-    req, plan, hsi = job.request, job.plan, job.hsi
-    dtype, nodata, scales, offsets = output_values(req.dtype, hsi.dtype, hsi.original.nodata,
-                                                   tuple(hsi.scales.tolist()), tuple(hsi.offsets.tolist()))
+    """The output raster of ``job``: the writer's policy (:func:`~pifnet_engine.writer.spec_for`)
+    with the job's provenance tags."""
+    req, plan = job.request, job.plan
     tags = {
         "PIFNET_ENGINE_VERSION": __version__,
         "PIFNET_RATIO": str(plan.ratio),
@@ -234,10 +232,27 @@ def output_spec(job: Job) -> OutputSpec:
         "PIFNET_HSI_WARPED": plan.warp_reason or "no",
         **job.method.provenance(),
     }
-    h, w = plan.out_shape
-    return OutputSpec(crs=plan.crs, transform=plan.out_transform, height=h, width=w,
-                      count=hsi.count, dtype=dtype, nodata=nodata, band_info=hsi.band_info,
-                      scales=scales, offsets=offsets, tags=tags, cog=req.cog, overviews=req.overviews)
+    return spec_for(plan, job.hsi, req.dtype, tags, cog=req.cog, overviews=req.overviews)
+
+
+def fuse_to_array(request: FuseRequest, reporter: Reporter, method: FusionMethod | None = None) -> np.ndarray:
+    """Fuse ``request.hsi`` and ``request.msi`` like :func:`run_fusion`, into an array instead of a
+    file: (C, H, W) of the output's data type over the output region, nodata where invalid.
+    ``request.output`` and the report options are not used; ``method`` as :func:`open_job`'s."""
+    with open_job(request, method) as job:
+        layout = job.layout
+        preflight.check_memory(layout.window_px, layout.window_px - layout.tile_px, job.hsi.count, job.batch_size,
+                               job.method.work_bytes_per_pixel_band, preflight.available_memory_bytes())
+        for message in job.plan.warnings:
+            reporter.warning(message)
+        tiles = layout.tiles()
+        f_stats = 0.25 if job.method.needs_statistics else 0.0
+        if job.method.needs_statistics:
+            _stats_pass(job, tiles, reporter, 0.0, f_stats)
+        spec = output_spec(job)
+        target = ArrayTarget(spec)
+        fuse_windows(job, tiles, spec, target, reporter, f_stats, 1.0, "the in-memory output")
+        return target.array
 
 
 def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
@@ -276,33 +291,9 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
         if job.method.needs_statistics:
             _stats_pass(job, tiles, reporter, 0.0, f_stats)
         spec = output_spec(job)  # after the statistics: the method's provenance tags need them
-        reader = PairReader(job.plan, job.hsi, job.msi)
-        ow = job.plan.out_window
         with OutputTarget(out, spec, request.overwrite) as target:
-            acc = BlendAccumulator(target.work_dir)
-            try:
-                done = 0
-                for batch in _batches(tiles, job.batch_size):
-                    stopping.check()
-                    where = _windows_text(layout, batch)
-                    with doing(f"reading {where} of the inputs"):
-                        pairs = [reader.read(t.read, t.hsi_read) for t in batch]
-                    hsi = np.stack([p.hsi for p in pairs])
-                    msi = np.stack([p.msi for p in pairs])
-                    with doing(f"fusing {where} with {job.method.name}"):
-                        fused = _fuse_batch(job, hsi, msi)
-                    # Before anything is blended: a garbage window stops the run, nothing is written.
-                    check_fused_batch(hsi, msi, fused, np.stack([p.valid for p in pairs]),
-                                      job.pair.good_bands, windows=[layout.describe(t) for t in batch],
-                                      method=job.method.name, weights=spec.tags.get("PIFNET_WEIGHTS"))
-                    with doing(f"writing {where} into the temporary output beside '{out}'"):
-                        for tile, pw, z in zip(batch, pairs, fused, strict=True):
-                            _contribute(layout, tile, pw, z, acc, target, ow)
-                    done += len(batch)
-                    reporter.progress("fuse", f_stats + (0.95 * end - f_stats) * done / total, done, total,
-                                      f"fusing window {done}/{total}")
-            finally:
-                acc.close()
+            fuse_windows(job, tiles, spec, target, reporter, f_stats, 0.95 * end,
+                         f"the temporary output beside '{out}'")
             reporter.progress("finalize", 0.95 * end, total, total, "compressing and writing the output")
             with doing(f"compressing the output into '{out}'"):
                 path = target.commit()
@@ -350,20 +341,3 @@ def _fuse_batch(job: Job, hsi: np.ndarray, msi: np.ndarray) -> np.ndarray:
     with torch.inference_mode():
         z = job.method.fuse(torch.from_numpy(hsi).to(job.device), torch.from_numpy(msi).to(job.device))
     return z.float().cpu().numpy()
-
-
-def _contribute(layout: TileLayout, tile: Tile, pw, z: np.ndarray, acc: BlendAccumulator,
-                target: OutputTarget, out_window: Window) -> None:
-    """Weight the tile's output over its contribution area and hand complete blocks to the writer."""
-    c = tile.contrib
-    r0, c0 = int(c.row_off - tile.read.row_off), int(c.col_off - tile.read.col_off)
-    h, w = int(c.height), int(c.width)
-    values = z[:, r0:r0 + h, c0:c0 + w] * layout.weights(tile)[None]
-    valid = pw.valid[r0:r0 + h, c0:c0 + w]
-    for key, bw, expected in layout.blocks_of(tile):
-        br, bc = int(bw.row_off - c.row_off), int(bw.col_off - c.col_off)
-        bh, bwid = int(bw.height), int(bw.width)
-        for win, vals, ok in acc.add(key, bw, expected, values[:, br:br + bh, bc:bc + bwid],
-                                     valid[br:br + bh, bc:bc + bwid]):
-            target.write(Window(win.col_off - out_window.col_off, win.row_off - out_window.row_off,
-                                win.width, win.height), vals, ok)

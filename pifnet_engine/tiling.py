@@ -11,7 +11,6 @@ All quantities are in MSI pixels (``*_px``) of the MSI raster, multiples of the 
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,6 +18,8 @@ from functools import cached_property
 import numpy as np
 from rasterio.windows import Window
 
+from pifnet_engine.geometry import Frames, shrink
+from pifnet_engine.errors import UsageError
 from pifnet_engine.grid import GridPlan
 
 
@@ -28,18 +29,25 @@ class Tile:
 
     ``index``: (row, col) in the tile grid; ``read``: the MSI window read (halo included, may reach
     outside the raster); ``hsi_read``: the matching coarse-grid window; ``contrib``: the part of the
-    output region (MSI pixel indices) this tile contributes to.
+    output region (MSI pixel indices) this tile contributes to; ``core`` / ``hsi_core``: the tile
+    itself (``tile`` x ``tile`` MSI pixels, no overlap, no halo) and its coarse pixels, what the
+    statistics pass reads.
     """
 
     index: tuple[int, int]
     read: Window
     hsi_read: Window
     contrib: Window
+    core: Window
+    hsi_core: Window
 
 
-def _axis_starts(out0: int, out1: int, origin: int, ratio: int, tile: int) -> list[int]:
-    first = origin + ratio * math.floor((out0 - origin) / ratio)
-    return list(range(first, out1, tile))
+def _axis_starts(frames: Frames, axis: int, tile: int) -> list[int]:
+    """Tile starts along rows (``axis`` 0) or columns (1): from the coarse-pixel corner at or
+    before the output region's first pixel, every ``tile`` MSI pixels, over the region."""
+    ow = frames.out_window
+    out0, length = (int(ow.row_off), int(ow.height)) if axis == 0 else (int(ow.col_off), int(ow.width))
+    return list(range(frames.aligned_start(out0, axis), out0 + length, tile))
 
 
 def ramp_weights(length: int, lead: int, trail: int, start: int, lo: int, hi: int,
@@ -72,15 +80,11 @@ class TileLayout:
 
     @cached_property
     def row_starts(self) -> list[int]:
-        w = self.plan.out_window
-        return _axis_starts(int(w.row_off), int(w.row_off + w.height), self.plan.coarse_origin_px[0],
-                            self.plan.ratio, self.tile_px)
+        return _axis_starts(self.plan.frames, 0, self.tile_px)
 
     @cached_property
     def col_starts(self) -> list[int]:
-        w = self.plan.out_window
-        return _axis_starts(int(w.col_off), int(w.col_off + w.width), self.plan.coarse_origin_px[1],
-                            self.plan.ratio, self.tile_px)
+        return _axis_starts(self.plan.frames, 1, self.tile_px)
 
     @property
     def window_px(self) -> int:
@@ -103,19 +107,18 @@ class TileLayout:
 
     def tiles(self) -> list[Tile]:
         """Tiles in row-major order."""
-        plan, r = self.plan, self.plan.ratio
-        ow = plan.out_window
-        orow, ocol = plan.coarse_origin_px
+        frames = self.plan.frames
+        ow = self.plan.out_window
         reach = self.overlap_px + self.halo_px
         out = []
         for i, rs in enumerate(self.row_starts):
             ry0, ry1 = self._extent(self.row_starts, i, int(ow.row_off), int(ow.row_off + ow.height))
             for j, cs in enumerate(self.col_starts):
                 cx0, cx1 = self._extent(self.col_starts, j, int(ow.col_off), int(ow.col_off + ow.width))
-                read = Window(cs - reach, rs - reach, self.window_px, self.window_px)
-                hsi_read = Window((cs - reach - ocol) // r, (rs - reach - orow) // r,
-                                  self.window_px // r, self.window_px // r)
-                out.append(Tile((i, j), read, hsi_read, Window(cx0, ry0, cx1 - cx0, ry1 - ry0)))
+                core = Window(cs, rs, self.tile_px, self.tile_px)
+                read = shrink(core, -reach)
+                out.append(Tile((i, j), read, frames.coarse_of(read), Window(cx0, ry0, cx1 - cx0, ry1 - ry0),
+                                core, frames.coarse_of(core)))
         return out
 
     def describe(self, tile: Tile) -> str:
@@ -173,3 +176,40 @@ class TileLayout:
         return [((a, b), Window(cols[b], rows[a], cols[b + 1] - cols[b], rows[a + 1] - rows[a]),
                  row_counts[a] * col_counts[b])
                 for a in range(a0, a1) for b in range(b0, b1)]
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def plan_layout(plan: GridPlan, tile_px: int, overlap_px: int | None, *, halo_lr: int, overlap_lr: int,
+                multiple_lr: int) -> TileLayout:
+    """The :class:`TileLayout` for ``--tile-size`` / ``--overlap`` (MSI pixels; ``None``: the method's
+    ``overlap_lr`` HSI pixels), rounded to what the ratio and the method need.
+
+    ``halo_lr``: HSI pixels each window needs beyond its contribution area (the method's receptive
+    field plus the fill radius of invalid pixels); ``multiple_lr``: whole windows must be a multiple
+    of that many HSI pixels a side (the network's Haar levels). The halo grows until they are.
+
+    Raises:
+        UsageError: a tile size below 1 or a negative overlap.
+    """
+    r = plan.ratio
+    if tile_px < 1:
+        raise UsageError(f"--tile-size must be positive, got {tile_px}")
+    halo = r * halo_lr
+    overlap = r * overlap_lr if overlap_px is None else overlap_px
+    if overlap < 0:
+        raise UsageError(f"--overlap must be 0 or more, got {overlap}")
+    overlap = _round_up(overlap, r)
+    tile = _round_up(max(tile_px, 2 * overlap, r), r)
+    # Never use tiles much larger than the output itself.
+    out_h, out_w = plan.out_shape
+    tile = min(tile, _round_up(max(out_h, out_w) + r, r))
+    tile = max(tile, 2 * overlap)
+    k = multiple_lr
+    if k % 2 == 0 and (tile // r) % 2:
+        tile += r
+    while ((tile + 2 * (overlap + halo)) // r) % k:
+        halo += r
+    return TileLayout(plan, tile, overlap, halo)

@@ -33,11 +33,14 @@ from rasterio.windows import Window
 from pifnet_engine.activity import doing
 from pifnet_engine.atomic_file import write_atomic
 from pifnet_engine.errors import OutputExistsError, UsageError
+from pifnet_engine.geometry import slices_in
+from pifnet_engine.grid import GridPlan
 from pifnet_engine.raster.bands import BandInfo, band_tags_for_output
 from pifnet_engine.raster.gdal_failures import gdal_writes_checked
 from pifnet_engine.raster.overviews import build_overviews, check_overviews, cog_overview_options, overview_levels
 from pifnet_engine.raster.qgis_style import multiband_qml, style_path
 from pifnet_engine.raster.rgb import RgbBands, choose_rgb_bands
+from pifnet_engine.raster.source import RasterSource
 from pifnet_engine.raster.stretch import band_stretches
 
 
@@ -112,6 +115,19 @@ def output_values(option: str, hsi_dtype: np.dtype, hsi_nodata: float | None, hs
     raise UsageError(f"unknown --dtype '{option}'; choose float32 or keep")
 
 
+def spec_for(plan: GridPlan, hsi: RasterSource, dtype_option: str, tags: dict[str, str], *, cog: bool = False,
+             overviews: bool = True) -> OutputSpec:
+    """The output of a fusion of ``plan`` with ``hsi``'s bands: the output region of the MSI grid,
+    the data type, nodata, scales and offsets of ``--dtype dtype_option`` (:func:`output_values`),
+    the HSI's band metadata and ``tags``."""
+    dtype, nodata, scales, offsets = output_values(dtype_option, hsi.dtype, hsi.original.nodata,
+                                                   tuple(hsi.scales.tolist()), tuple(hsi.offsets.tolist()))
+    h, w = plan.out_shape
+    return OutputSpec(crs=plan.crs, transform=plan.out_transform, height=h, width=w,
+                      count=hsi.count, dtype=dtype, nodata=nodata, band_info=hsi.band_info,
+                      scales=scales, offsets=offsets, tags=tags, cog=cog, overviews=overviews)
+
+
 def check_output_path(out: Path, inputs: list[Path], overwrite: bool) -> None:
     """Refuse an output that equals an input, exists without ``overwrite``, or cannot be written.
 
@@ -167,6 +183,24 @@ def to_output_dtype(values: np.ndarray, valid: np.ndarray, spec: OutputSpec) -> 
     if bad.any():
         out[bad] = spec.nodata
     return out
+
+
+class ArrayTarget:
+    """The output as an in-memory array (``array``: (C, H, W) of ``spec.dtype``, nodata where
+    invalid and on bad bands), written exactly as :class:`OutputTarget` writes its file's pixels."""
+
+    def __init__(self, spec: OutputSpec) -> None:
+        self.spec = spec
+        self.array = np.full((spec.count, spec.height, spec.width), spec.nodata, np.dtype(spec.dtype))
+
+    @property
+    def work_dir(self) -> None:
+        return None  # seams are blended in memory
+
+    def write(self, window: Window, values: np.ndarray, valid: np.ndarray) -> None:
+        """Write (C, h, w) float32 physical ``values`` at ``window`` (output pixel indices)."""
+        rows, cols = slices_in(window, Window(0, 0, self.spec.width, self.spec.height))
+        self.array[:, rows, cols] = to_output_dtype(values, valid, self.spec)
 
 
 class OutputTarget:

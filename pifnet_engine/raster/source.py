@@ -19,6 +19,7 @@ from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
 from pifnet_engine.errors import InputDataError
+from pifnet_engine.geometry import clip, pad_widths
 from pifnet_engine.raster.bands import BandInfo, read_band_info
 
 
@@ -91,13 +92,10 @@ class RasterSource:
         valid (h, w). Invalid pixels inside the raster are filled by :func:`fill_invalid`;
         pixels outside repeat the nearest edge pixel. Both stay flagged invalid.
         """
-        row0, col0 = int(window.row_off), int(window.col_off)
         h, w = int(window.height), int(window.width)
-        r0, r1 = max(row0, 0), min(row0 + h, self.height)
-        c0, c1 = max(col0, 0), min(col0 + w, self.width)
-        if r1 <= r0 or c1 <= c0:
+        inner = clip(window, self.height, self.width)
+        if inner is None:
             return WindowData(np.zeros((self.count, h, w), np.float32), np.zeros((h, w), bool))
-        inner = Window(c0, r0, c1 - c0, r1 - r0)
         raw = self.dataset.read(self._indexes, window=inner)
         valid = np.ones(raw.shape[1:], bool)
         good = raw[self._good_idx]
@@ -116,7 +114,7 @@ class RasterSource:
             values[self._bad] = 0.0
         if not valid.all():
             values = fill_invalid(values, valid)
-        pad = ((r0 - row0, row0 + h - r1), (c0 - col0, col0 + w - c1))
+        pad = pad_widths(window, inner)
         if any(p for pair in pad for p in pair):
             values = np.pad(values, ((0, 0),) + pad, mode="edge")
             valid = np.pad(valid, pad, mode="constant", constant_values=False)

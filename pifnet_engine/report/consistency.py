@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pifnet_engine.geometry import relative
 from pifnet_engine.grid import GridPlan
 from pifnet_engine.pairing import PairReader, block_all, block_mean
 from pifnet_engine.raster.source import RasterSource
@@ -107,9 +108,9 @@ def check_consistency(plan: GridPlan, hsi: RasterSource, msi: RasterSource, fuse
         level = np.sqrt((pw.hsi[goods].astype(np.float64) ** 2).mean(axis=0))
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(valid_lr & (level > 0), 100.0 * diff / level, np.nan)
-        i0 = int(coarse.row_off - region.coarse.row_off) // step
-        j0 = int(coarse.col_off - region.coarse.col_off) // step
         small = _nanmean_blocks(rel, step)
+        at = relative(coarse, region.coarse)  # chunk origins are multiples of step apart (chunk_side_lr)
+        i0, j0 = int(at.row_off) // step, int(at.col_off) // step
         emap[i0:i0 + small.shape[0], j0:j0 + small.shape[1]] = small
         if responses is not None:
             spectral.add(pw.msi, responses.apply(fz.values), valid_f)

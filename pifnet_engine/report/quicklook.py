@@ -90,8 +90,7 @@ def render_quicklook(hsi: RasterSource, msi: RasterSource, fused: RasterSource, 
         mb2, mnote2 = _msi_bands(msi, FALSE_COLOUR_NM)
         rows.append(("false colour (NIR/red/green)", fc, mb2, mnote2))
 
-    fine_msi = Window(region.fine.col_off + region.msi_offset[1], region.fine.row_off + region.msi_offset[0],
-                      region.fine.width, region.fine.height)
+    fine_msi = region.msi
     shape_f = sample_shape(int(region.fine.height), int(region.fine.width), PANEL_PX)
     shape_h = sample_shape(int(region.coarse.height), int(region.coarse.width), PANEL_PX)
     ncols = 4

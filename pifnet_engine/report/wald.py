@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 from rasterio.windows import Window
 
+from pifnet_engine.geometry import absolute
 from pifnet_engine.arrays import fuse_arrays
 from pifnet_engine.errors import InputDataError
 from pifnet_engine.grid import GridPlan
@@ -38,7 +39,7 @@ def sample_window(region: ReportRegion) -> Window:
     sh, sw = min(h, SAMPLE_LR_PX) // r * r, min(w, SAMPLE_LR_PX) // r * r
     if sh < r or sw < r:
         raise InputDataError(f"the pair is smaller than {r} x {r} HSI pixels, too small for a reduced-resolution check")
-    return Window(region.coarse.col_off + (w - sw) // 2, region.coarse.row_off + (h - sh) // 2, sw, sh)
+    return absolute(Window((w - sw) // 2, (h - sh) // 2, sw, sh), region.coarse)
 
 
 def reduced_resolution_check(plan: GridPlan, hsi: RasterSource, msi: RasterSource,
@@ -53,10 +54,7 @@ def reduced_resolution_check(plan: GridPlan, hsi: RasterSource, msi: RasterSourc
     region = ReportRegion.from_plan(plan)
     r = plan.ratio
     win = sample_window(region)
-    fine = Window((win.col_off - region.coarse.col_off) * r + region.fine.col_off + region.msi_offset[1],
-                  (win.row_off - region.coarse.row_off) * r + region.fine.row_off + region.msi_offset[0],
-                  win.width * r, win.height * r)
-    pw = PairReader(plan, hsi, msi).read(fine, win)
+    pw = PairReader(plan, hsi, msi).read(region.frames.msi_of(win), win)
     good = np.asarray(hsi.band_info.good, bool)
     ref = np.where(pw.hsi_valid, pw.hsi, np.nan)
     ref[~good] = np.nan

@@ -13,7 +13,7 @@ from rasterio.windows import Window
 from pifnet_engine.grid import GridPlan
 from pifnet_engine.tiling import TileLayout
 from .cli_runner import run
-from .scenes import make_pair
+from .scenes import make_pair, smooth_cube, write_raster
 
 
 def _plan(h: int, w: int, ratio: int = 3, origin: tuple[int, int] = (0, 0), out_off: tuple[int, int] = (0, 0)) -> GridPlan:
@@ -84,3 +84,32 @@ def test_gsa_beats_bicubic_on_consistent_pair(tmp_path: Path) -> None:
         with rasterio.open(out) as ds:
             errs[method] = float(np.sqrt(((ds.read() - pair.truth) ** 2).mean()))
     assert errs["gsa"] < 0.9 * errs["bicubic"], errs
+
+
+def test_fuse_arrays_equals_the_fused_file_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-memory path (no temporary files) gives the pixels the CLI writes, bit for bit, seams
+    and nodata included."""
+    import tempfile
+
+    from pifnet_engine.arrays import fuse_arrays
+
+    truth = smooth_cube(12, 96, 120, seed=3)
+    hsi = truth.reshape(12, 32, 3, 40, 3).mean(axis=(2, 4)).astype(np.float32)
+    msi = np.stack([truth[0:4].mean(0), truth[4:8].mean(0), truth[8:].mean(0)]).astype(np.float32)
+    hsi[:, 5:7, 9:12] = np.nan
+    hsi_path = write_raster(tmp_path / "hsi.tif", hsi, Affine(30, 0, 500000, 0, -30, 5000000), nodata=float("nan"))
+    msi_path = write_raster(tmp_path / "msi.tif", msi, Affine(10, 0, 500000, 0, -10, 5000000), nodata=float("nan"))
+    out = tmp_path / "file.tif"
+    code, err = run(["fuse", str(hsi_path), str(msi_path), "-o", str(out), "--method", "gsa", "--tile-size", "33",
+                     "--overlap", "12", "--no-report"])
+    assert code == 0, err
+    with rasterio.open(out) as ds:
+        from_file = ds.read()
+    def no_files(*args: object, **kwargs: object) -> None:
+        raise AssertionError("fuse_arrays made a temporary file or folder")
+
+    for name in ("mkdtemp", "mkstemp", "TemporaryDirectory", "NamedTemporaryFile"):
+        monkeypatch.setattr(tempfile, name, no_files)
+    in_memory = fuse_arrays(hsi, msi, "gsa", tile_px=33, overlap_px=12, device="cpu")
+    assert np.array_equal(in_memory, from_file, equal_nan=True)
+    assert np.isnan(in_memory[:, 15:21, 27:36]).all() and np.isfinite(in_memory[:, :15]).all()

@@ -168,6 +168,18 @@ def test_reduced_pair_holds_out_a_block_no_patch_touches(pair) -> None:  # type:
     assert largest_clean_square(np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1]], bool)) == 2
 
 
+def test_a_pair_larger_than_the_fit_limit_is_fitted_on_its_centred_part(pair, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import training.fit.pair as fit_pair
+
+    whole = read_pair(pair.hsi, pair.msi)  # 24 x 26 HSI pixels (72 x 78 MSI pixels, ratio 3)
+    assert whole.note is None and whole.hsi.shape[1:] == (24, 26)
+    monkeypatch.setattr(fit_pair, "MAX_FIT_MSI_PX", 30)  # at most 10 x 10 HSI pixels
+    part = read_pair(pair.hsi, pair.msi)
+    assert part.note is not None and "uses its centred 10 x 10" in part.note
+    assert np.array_equal(part.hsi, whole.hsi[:, 7:17, 8:18], equal_nan=True)
+    assert np.array_equal(part.msi, whole.msi[:, 21:51, 24:54], equal_nan=True)
+
+
 def test_fit_never_deletes_a_folder_that_is_not_its_run_folder(pair, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "w.safetensors"

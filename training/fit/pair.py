@@ -32,6 +32,7 @@ import numpy as np
 from rasterio.windows import Window
 
 from pifnet_engine.errors import InputDataError
+from pifnet_engine.geometry import absolute
 from pifnet_engine.methods.base import PairSpec
 from pifnet_engine.pairing import PairReader
 from pifnet_engine.pipeline import FuseRequest, open_job
@@ -84,26 +85,20 @@ def read_pair(hsi: Path, msi: Path, allow_resample: bool = False) -> PairData:
     request = FuseRequest(hsi=hsi, msi=msi, method="bicubic", allow_resample=allow_resample, device="cpu")
     with open_job(request) as job:
         plan, r = job.plan, job.plan.ratio
-        ow = plan.out_window
-        orow, ocol = plan.coarse_origin_px
         # The coarse pixels whose whole footprint lies in the output region.
-        row0 = math.ceil((ow.row_off - orow) / r)
-        col0 = math.ceil((ow.col_off - ocol) / r)
-        rows = (int(ow.row_off + ow.height) - orow) // r - row0
-        cols = (int(ow.col_off + ow.width) - ocol) // r - col0
+        coarse = plan.frames.coarse_inside(plan.out_window, plan.coarse_shape)
+        if coarse is None:
+            raise InputDataError(f"HSI '{hsi.name}' and MSI '{msi.name}' share no whole HSI pixel; check that "
+                                 "they cover the same place")
+        rows, cols = int(coarse.height), int(coarse.width)
         note = None
         limit = MAX_FIT_MSI_PX // r
         if rows > limit or cols > limit:
             note = (f"the pair covers {rows} x {cols} HSI pixels; the fit uses its centred {min(rows, limit)} x "
                     f"{min(cols, limit)} (at most {MAX_FIT_MSI_PX} MSI pixels a side)")
-            row0 += max(0, rows - limit) // 2
-            col0 += max(0, cols - limit) // 2
-            rows, cols = min(rows, limit), min(cols, limit)
-        if rows < 1 or cols < 1:
-            raise InputDataError(f"HSI '{hsi.name}' and MSI '{msi.name}' share no whole HSI pixel; check that "
-                                 "they cover the same place")
-        msi_win = Window(ocol + col0 * r, orow + row0 * r, cols * r, rows * r)
-        pw = PairReader(plan, job.hsi, job.msi).read(msi_win, Window(col0, row0, cols, rows))
+            coarse = absolute(Window(max(0, cols - limit) // 2, max(0, rows - limit) // 2, min(cols, limit),
+                                     min(rows, limit)), coarse)
+        pw = PairReader(plan, job.hsi, job.msi).read(plan.frames.msi_of(coarse), coarse)
         h = pw.hsi.astype(np.float32, copy=True)
         m = pw.msi.astype(np.float32, copy=True)
         good = job.pair.good_mask

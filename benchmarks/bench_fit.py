@@ -56,6 +56,7 @@ def main() -> None:
     ap.add_argument("--residual", default=None, help="output form of a fresh model [the fit's default]")
     ap.add_argument("--consistency", type=float, default=None,
                     help="the fit's --consistency (0: Wald's protocol alone) [the fit's auto rule]")
+    ap.add_argument("--lr", type=float, default=None, help="the fit's --lr [4e-4 fresh, 1e-4 from weights]")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", type=Path, default=None, help="folder for the weights and fused rasters [a temp dir]")
     args = ap.parse_args()
@@ -70,7 +71,7 @@ def main() -> None:
     t0 = time.perf_counter()
     code = run_fit(FitRequest(hsi=hsi, msi=msi, output=weights, time_budget_s=60.0 * args.minutes, init=args.init,
                               overwrite=True, threads=args.threads, progress="log", allow_small=args.allow_small_pair,
-                              consistency=args.consistency,
+                              consistency=args.consistency, lr=args.lr,
                               **({"residual": args.residual} if args.residual else {})))
     wall = time.perf_counter() - t0
     run_dir = run_dir_of(weights)

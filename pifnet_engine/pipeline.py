@@ -1,10 +1,13 @@
-"""The fusion job: reader -> fuser -> writer, window by window.
+"""The fusion job: reader -> fuser -> writer, window by window (orchestration only).
 
 :func:`open_job` opens both rasters, plans the grid, builds the method and the tile layout
 (everything ``pifnet-engine info`` shows); :func:`run_fusion` runs it: an optional streaming
-statistics pass over core windows, then batches of halo windows through the method, checked by
-:func:`~pifnet_engine.sanity.check_fused_batch` (a garbage window stops the run, nothing is
-written) and blended block by block into an atomic :class:`~pifnet_engine.writer.OutputTarget`.
+statistics pass over the tiles' cores, then :func:`fuse_windows`: batches of halo windows through
+the method, checked by :func:`~pifnet_engine.sanity.check_fused_batch` (a garbage window stops
+the run, nothing is written) and blended block by block (:mod:`~pifnet_engine.blend`) into an
+atomic :class:`~pifnet_engine.writer.OutputTarget`; :func:`fuse_to_array` does the same into an
+in-memory :class:`~pifnet_engine.writer.ArrayTarget`. The windows come from
+:mod:`~pifnet_engine.tiling` and :mod:`~pifnet_engine.geometry`; this module computes none.
 Memory is bounded by the window and batch size, never by the scene.
 """
 

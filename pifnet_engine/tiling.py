@@ -18,8 +18,8 @@ from functools import cached_property
 import numpy as np
 from rasterio.windows import Window
 
-from pifnet_engine.geometry import Frames, shrink
 from pifnet_engine.errors import UsageError
+from pifnet_engine.geometry import Frames, shrink
 from pifnet_engine.grid import GridPlan
 
 

@@ -210,3 +210,25 @@ def test_fine_tuning_on_the_tiny_demo_pair_warns_and_wald_alone_is_refused_unles
     assert "Warning: the pair is too small to fit weights 'enmap_s2_x3'" in err and "consistency term guides" in err
     manifest = read_manifest(out)
     assert manifest["training"]["init"]["weights"] == "enmap_s2_x3" and manifest["training"]["consistency"]["weight"] == 1.0
+
+
+def test_a_fresh_start_is_initialised_from_the_seed(pair) -> None:  # type: ignore[no-untyped-def]
+    """--seed makes a fit from scratch reproducible: the fresh model depends on it alone, not on
+    whatever drew random numbers before (and leaves the global random state as it was)."""
+    import torch
+
+    from training.fit.start import choose_start
+
+    spec = read_pair(pair.hsi, pair.msi).spec
+    torch.manual_seed(123)
+    first = choose_start("none", spec, seed=0)[0].model.state_dict()
+    after = torch.rand(1)
+    torch.manual_seed(123)
+    torch.rand(5)  # another history of the global generator
+    second = choose_start("none", spec, seed=0)[0].model.state_dict()
+    other = choose_start("none", spec, seed=1)[0].model.state_dict()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    assert not all(torch.equal(first[k], other[k]) for k in first)
+    torch.manual_seed(123)
+    choose_start("none", spec, seed=0)
+    assert torch.equal(torch.rand(1), after)

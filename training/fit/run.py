@@ -264,7 +264,7 @@ def run_fit(req: FitRequest) -> int:
             term, _ = _consistency(float(record.get("weight", 0.0)), str(record.get("why", "as started")), pair,
                                    reduced, model_cfg.residual, cfg.batch_size, cfg.seed, dist.device, say)
         else:
-            start, reasons = choose_start(req.init, pair.spec, req.residual)
+            start, reasons = choose_start(req.init, pair.spec, req.residual, req.seed)
             say(f"start: {start.description}")
             if req.init == "auto" and start.source is None and reasons:
                 say("  (no bundled weights fit this pair: " + "; ".join(reasons) + ")")

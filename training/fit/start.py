@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from pifnet_engine.errors import WeightsError
 from pifnet_engine.methods.base import PairSpec
 from pifnet_engine.methods.pifnet import bundled_weights, mismatch, resolve_weights
@@ -50,17 +52,20 @@ class Start:
 FRESH_RESIDUAL = "bicubic"
 
 
-def fresh_model(pair: PairSpec, residual: str = FRESH_RESIDUAL) -> PIFNet:
-    """A fresh PIF-Net for ``pair``: default configuration, output form ``residual``."""
-    return PIFNet(PIFNetConfig(hsi_bands=pair.hsi_bands, msi_bands=pair.msi_bands, ratio=pair.ratio,
-                               residual=residual))
+def fresh_model(pair: PairSpec, residual: str = FRESH_RESIDUAL, seed: int = 0) -> PIFNet:
+    """A fresh PIF-Net for ``pair``: default configuration, output form ``residual``, initialised
+    from ``seed`` (the fit's ``--seed``; the global random state is left as it was)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return PIFNet(PIFNetConfig(hsi_bands=pair.hsi_bands, msi_bands=pair.msi_bands, ratio=pair.ratio,
+                                   residual=residual))
 
 
-def choose_start(init: str, pair: PairSpec, residual: str = FRESH_RESIDUAL) -> tuple[Start, list[str]]:
+def choose_start(init: str, pair: PairSpec, residual: str = FRESH_RESIDUAL, seed: int = 0) -> tuple[Start, list[str]]:
     """The start for ``--init init`` and, for ``auto``, why each bundled file did not fit
-    (``residual``: the output form of a fresh model)."""
+    (``residual`` and ``seed``: the output form and the initialisation of a fresh model)."""
     if init == "none":
-        return Start(fresh_model(pair, residual), None, None, "fresh"), []
+        return Start(fresh_model(pair, residual, seed), None, None, "fresh"), []
     if init == "auto":
         reasons = []
         for path in bundled_weights():
@@ -70,7 +75,7 @@ def choose_start(init: str, pair: PairSpec, residual: str = FRESH_RESIDUAL) -> t
                 model, manifest = load_weights(path)
                 return Start(model, path, manifest, "bundled"), reasons
             reasons.append(f"{manifest['name']}: {why}")
-        return Start(fresh_model(pair, residual), None, None, "fresh"), reasons
+        return Start(fresh_model(pair, residual, seed), None, None, "fresh"), reasons
     path = resolve_weights(init)
     manifest = read_manifest(path)
     why = mismatch(manifest, pair)

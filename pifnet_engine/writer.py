@@ -33,7 +33,6 @@ from rasterio.windows import Window
 from pifnet_engine.activity import doing
 from pifnet_engine.atomic_file import write_atomic
 from pifnet_engine.errors import OutputExistsError, UsageError
-from pifnet_engine.geometry import slices_in
 from pifnet_engine.grid import GridPlan
 from pifnet_engine.raster.bands import BandInfo, band_tags_for_output
 from pifnet_engine.raster.gdal_failures import gdal_writes_checked
@@ -199,8 +198,7 @@ class ArrayTarget:
 
     def write(self, window: Window, values: np.ndarray, valid: np.ndarray) -> None:
         """Write (C, h, w) float32 physical ``values`` at ``window`` (output pixel indices)."""
-        rows, cols = slices_in(window, Window(0, 0, self.spec.width, self.spec.height))
-        self.array[:, rows, cols] = to_output_dtype(values, valid, self.spec)
+        self.array[(slice(None), *window.toslices())] = to_output_dtype(values, valid, self.spec)
 
 
 class OutputTarget:

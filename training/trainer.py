@@ -61,6 +61,28 @@ StepHook = Callable[[int, dict[str, float]], None]
 ExtraLoss = Callable[[torch.nn.Module, int], tuple[torch.Tensor, torch.Tensor]]
 
 
+def step_loss(net: torch.nn.Module, batch: dict[str, torch.Tensor], device: torch.device, precision: str,
+              blocks: int, lambda_inv: float, lambda_cos: float, inv_penalty: str,
+              extra_loss: ExtraLoss | None = None, step: int = 0,
+              ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor | None]:
+    """The loss of one batch (``lr_hsi``, ``hr_msi``, ``target``, optional ``base``): the forward pass
+    in ``precision`` (an already resolved name), the eq. 4 loss, plus ``extra_loss(net, step)``.
+
+    Returns (loss, the eq. 4 terms, the extra term to log or None). The trainer's step and the
+    fit's step-time probe both compute their loss here."""
+    lr_hsi = batch["lr_hsi"].to(device, non_blocking=True)
+    hr_msi = batch["hr_msi"].to(device, non_blocking=True)
+    target = batch["target"].to(device, non_blocking=True)
+    base = batch["base"].to(device, non_blocking=True) if "base" in batch else None
+    with forward_precision(precision, device):
+        out = net(lr_hsi, hr_msi, base=base)
+        extra = extra_loss(net, step) if extra_loss is not None else None
+    loss, terms = pifnet_loss(out, target, lambda_inv, lambda_cos, inv_penalty=inv_penalty, blocks=blocks)
+    if extra is None:
+        return loss, terms, None
+    return loss + extra[0], terms, extra[1]
+
+
 @dataclass
 class TrainResult:
     """How a :meth:`Trainer.fit` call ended."""
@@ -390,17 +412,9 @@ class Trainer:
     def _train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         """One optimisation step on this rank's share of the global batch; terms are averaged
         over ranks (floats: loss, l1, inv, cos, cons: the extra term, 0 without one)."""
-        lr_hsi = batch["lr_hsi"].to(self.device, non_blocking=True)
-        hr_msi = batch["hr_msi"].to(self.device, non_blocking=True)
-        target = batch["target"].to(self.device, non_blocking=True)
-        base = batch["base"].to(self.device, non_blocking=True) if "base" in batch else None
-        with forward_precision(self.precision, self.device):
-            out = self.net(lr_hsi, hr_msi, base=base)
-            extra = self.extra_loss(self.net, self.step) if self.extra_loss is not None else None
-        loss, terms = pifnet_loss(out, target, self.cfg.lambda_inv, self.cfg.lambda_cos,
-                                  inv_penalty=self.cfg.inv_penalty, blocks=self.model_cfg.blocks)
-        if extra is not None:
-            loss = loss + extra[0]
+        cfg = self.cfg
+        loss, terms, extra = step_loss(self.net, batch, self.device, self.precision, self.model_cfg.blocks,
+                                       cfg.lambda_inv, cfg.lambda_cos, cfg.inv_penalty, self.extra_loss, self.step)
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"training loss became {loss.item()} at step {self.step + 1}; lower --lr or set the "
@@ -409,7 +423,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        cons = extra[1] if extra is not None else torch.zeros((), device=loss.device)
+        cons = extra if extra is not None else torch.zeros((), device=loss.device)
         values = torch.stack([loss.detach(), terms["l1"], terms["inv"], terms["cos"], cons]).float()
         values = mean_over_ranks(values, self.dist).cpu().tolist()
         return {"loss": values[0], "l1": values[1], "inv": values[2], "cos": values[3], "cons": values[4]}

@@ -34,7 +34,7 @@ from rasterio.windows import Window
 from pifnet_engine.errors import InputDataError
 from pifnet_engine.geometry import absolute
 from pifnet_engine.methods.base import PairSpec
-from pifnet_engine.pairing import PairReader
+from pifnet_engine.pairing import PairReader, block_all
 from pifnet_engine.pipeline import FuseRequest, open_job
 from pifnet_engine.raster.bands import BandInfo
 from pifnet_engine.simulate import degrade_centred
@@ -108,13 +108,11 @@ def read_pair(hsi: Path, msi: Path, allow_resample: bool = False) -> PairData:
 
 
 def _scene(name: str, target: np.ndarray, lr: np.ndarray, msi: np.ndarray, ratio: int,
-           good: tuple[bool, ...] | None) -> SimulatedScene:
+           spec: PairSpec) -> SimulatedScene:
     """A :class:`SimulatedScene` from reduced-resolution arrays with NaN for nodata (NaN -> 0, flagged not clean)."""
-    s = ratio
-    hc, wc = lr.shape[1:]
-    gi = np.array(good if good is not None else (True,) * target.shape[0], bool)
+    s, good, gi = ratio, spec.good_bands, spec.good_mask
     fine_ok = np.isfinite(target[gi]).all(axis=0) & np.isfinite(msi).all(axis=0)
-    clean = np.isfinite(lr[gi]).all(axis=0) & fine_ok.reshape(hc, s, wc, s).all(axis=(1, 3))
+    clean = np.isfinite(lr[gi]).all(axis=0) & block_all(fine_ok, s)
     return SimulatedScene(name=name, protocol="centred", ratio=s,
                           target=np.nan_to_num(target, nan=0.0).astype(np.float32),
                           lr_variants={(0, 0): np.nan_to_num(lr, nan=0.0).astype(np.float32)},
@@ -164,7 +162,6 @@ def reduced_pair(pair: PairData) -> ReducedPair:
             f"the pair is too small for a reduced-resolution fit: {pair.hsi.shape[1]} x {pair.hsi.shape[2]} HSI "
             f"pixels at ratio {s} give {hc} x {wc} after degradation; a fit needs at least {need} x {need} HSI "
             f"pixels ({need * s} x {need * s} MSI pixels) of overlap; use bundled weights or --method gsa")
-    good = pair.spec.good_bands
     gi = pair.spec.good_mask
     target = pair.hsi[:, : hc * s, : wc * s]
     msi_full = pair.msi[:, : hc * s * s, : wc * s * s]
@@ -180,11 +177,11 @@ def reduced_pair(pair: PairData) -> ReducedPair:
                              "needs positive radiance, reflectance or counts: check the raster's scale/offset tags")
     side_h, side_w = held_out_block(hc, wc, s)
     p = np.float32(peak)
-    train = _scene("reduced pair (training part)", target / p, lr / p, msi / p, s, good)
+    train = _scene("reduced pair (training part)", target / p, lr / p, msi / p, s, pair.spec)
     train.clean[hc - side_h:, wc - side_w:] = False  # patches never touch the held-out block
     fy, fx = (hc - side_h) * s, (wc - side_w) * s
     held_out = _scene("reduced pair (held-out block)", target[:, fy:, fx:] / p, lr[:, hc - side_h:, wc - side_w:] / p,
-                      msi[:, fy:, fx:] / p, s, good)
+                      msi[:, fy:, fx:] / p, s, pair.spec)
     valid = float(np.concatenate([train.clean.ravel(), held_out.clean.ravel()]).sum() / (hc * wc))
     if valid < MIN_VALID_FRACTION or not held_out.clean.any() or not train.clean.any():
         raise InputDataError(

@@ -24,10 +24,10 @@ import torch
 
 from pifnet_engine.errors import InputDataError
 from pifnet_engine.model import PIFNet
-from pifnet_engine.model.loss import pifnet_loss
+from pifnet_engine.model.loss import LAMBDA_COS, LAMBDA_INV
 from training.pairs import PatchDataset, SimulatedScene
-from training.precision import forward_precision, resolve_precision
-from training.trainer import ExtraLoss
+from training.precision import resolve_precision
+from training.trainer import ExtraLoss, step_loss
 from training.trainer_config import TrainConfig
 
 #: Learning rates of a fit from scratch and from weights.
@@ -71,20 +71,14 @@ def seconds_per_step(model: PIFNet, dataset: PatchDataset, batch: int, device: t
     probe = copy.deepcopy(model).to(device).train()
     opt = torch.optim.AdamW(probe.parameters(), lr=1e-6)
     items = [dataset.pair(i % len(dataset)) for i in range(batch)]
-    x = torch.stack([it["lr_hsi"] for it in items]).to(device)
-    y = torch.stack([it["hr_msi"] for it in items]).to(device)
-    t = torch.stack([it["target"] for it in items]).to(device)
-    b = torch.stack([it["base"] for it in items]).to(device) if "base" in items[0] else None
+    stacked = {key: torch.stack([it[key] for it in items]) for key in ("lr_hsi", "hr_msi", "target", "base")
+               if key in items[0]}
     resolved = resolve_precision(precision, device)
     times = []
     for _ in range(3):
         t0 = time.perf_counter()
-        with forward_precision(resolved, device):
-            out = probe(x, y, base=b)
-            extra = extra_loss(probe, 0) if extra_loss is not None else None
-        loss, _ = pifnet_loss(out, t, blocks=probe.cfg.blocks)
-        if extra is not None:
-            loss = loss + extra[0]
+        loss, _, _ = step_loss(probe, stacked, device, resolved, probe.cfg.blocks, LAMBDA_INV, LAMBDA_COS,
+                               "square", extra_loss, 0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

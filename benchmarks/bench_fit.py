@@ -89,7 +89,7 @@ def main() -> None:
     if steps:
         print(f"speed: {steps} steps in {train_s / 60:.2f} min of training (incl. validations): "
               f"{steps * batch / train_s:.2f} samples/s, {train_s / steps:.2f} s/step "
-              f"(probe before the fit: {run['reduced']['seconds_per_step']:.2f} s/step)")
+              f"(probe before the fit: {run['reduced']['seconds_per_step'] or float('nan'):.2f} s/step)")
     gsa, bic = base["gsa"], base["bicubic"]
     print(f"held-out block: GSA {gsa['psnr']:.2f} dB / {gsa['sam']:.3f} deg, bicubic {bic['psnr']:.2f} dB / "
           f"{bic['sam']:.3f} deg")

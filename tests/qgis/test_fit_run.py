@@ -16,8 +16,9 @@ from .qgis_helpers import cancel_once_above, make_feedback, output_path, process
 
 pytestmark = pytest.mark.qgis
 
-#: Parameters of a quick fit: from scratch (START 1), on the CPU (DEVICE 1), a few steps.
-QUICK = {"START": 1, "DEVICE": 1, "TIME_BUDGET": 5.0, "MAX_STEPS": 2}
+#: Parameters of a quick fit: from scratch (START 1), on the CPU (DEVICE 1) in one thread (the
+#: tests run in two processes on two cores), a few steps.
+QUICK = {"START": 1, "DEVICE": 1, "THREADS": 1, "TIME_BUDGET": 5.0, "MAX_STEPS": 2}
 
 
 def read_manifest(weights: Path) -> dict[str, Any]:
@@ -115,7 +116,9 @@ def test_cancel_keeps_the_best_weights_and_fitfuse_resumes_them(qgis_app, engine
     weights = tmp_path / "cancelled.safetensors"
     feedback = make_feedback()
     cancelled_at = cancel_once_above(feedback, 0.0)  # on the trainer's progress lines
-    params = {"HSI": str(fit_pair.hsi), "MSI": str(fit_pair.msi), "START": 1, "DEVICE": 1, "TIME_BUDGET": 10.0}
+    # MAX_STEPS 10: the schedule is those steps (no step-time probe before training); the cancel comes first
+    params = {"HSI": str(fit_pair.hsi), "MSI": str(fit_pair.msi), "START": 1, "DEVICE": 1, "THREADS": 1,
+              "TIME_BUDGET": 10.0, "MAX_STEPS": 10}
     start = time.monotonic()
     with pytest.raises(QgsProcessingException, match="Cancelled: the fit was stopped; the best weights so far were "
                                                      "written to '.*cancelled.safetensors'.* Resume ticked"):

@@ -17,7 +17,7 @@ from ..engine import cli_runner
 from ..engine.scenes import make_pair
 from training.cli import main
 from training.fit.pair import held_out_block, min_reduced_side, read_pair, reduced_pair
-from training.fit.plan import largest_clean_square
+from training.fit.plan import MIN_STEPS, largest_clean_square, needs_probe, schedule_steps
 from training.fit.run import FitRequest, run_dir_of, run_fit
 
 BASE = ["--max-steps", "3", "--threads", "1", "--device", "cpu", "--init", "none"]
@@ -58,6 +58,9 @@ def test_fit_writes_weights_that_fuse_and_refuse_other_bands(pair, tmp_path: Pat
     assert cons["why"] == "auto: a fresh model on a small pair"
     logged = [float(r.split(",")[7]) for r in (run_dir_of(out) / "train_log.csv").read_text().splitlines()[1:]]
     assert len(logged) == 3 and all(v > 0 for v in logged)
+    # --max-steps 3: the schedule is those 3 steps, no step was timed before the fit
+    run = json.loads((run_dir_of(out) / "run.json").read_text())
+    assert run["train"]["schedule_steps"] == 3 and run["reduced"]["seconds_per_step"] is None
     # The written weights fuse the pair...
     fused = cli_runner.fuse(pair.hsi, pair.msi, tmp_path / "out.tif", "--method", "pifnet", "--weights", str(out))
     with rasterio.open(fused) as ds:
@@ -115,7 +118,7 @@ def test_interrupt_keeps_best_weights_and_resume_continues(pair, tmp_path: Path)
             os.kill(os.getpid(), signal.SIGINT)
 
     req = FitRequest(hsi=pair.hsi, msi=pair.msi, output=out, init="none", threads=1, device="cpu",
-                     progress="none", max_steps=50, on_step=interrupt)
+                     progress="none", max_steps=MIN_STEPS, on_step=interrupt)
     assert run_fit(req) == 130
     _, manifest = load_weights(out)  # complete, loadable weights
     assert manifest["training"]["stopped"] == "signal"
@@ -166,6 +169,17 @@ def test_reduced_pair_holds_out_a_block_no_patch_touches(pair) -> None:  # type:
     np.testing.assert_allclose(red.train.target * red.peak, np.nan_to_num(data.hsi[:, : 3 * hc, : 3 * wc]),
                                rtol=1e-6)
     assert largest_clean_square(np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1]], bool)) == 2
+
+
+def test_the_schedule_is_the_budgets_steps_capped_by_max_steps() -> None:
+    # 85 % of a 100 s budget at 0.5 s per step: 170 steps; never fewer than MIN_STEPS
+    assert schedule_steps(100.0, 0.5, None) == 170 and schedule_steps(100.0, 0.5, 60) == 60
+    assert schedule_steps(100.0, 0.5, 500) == 170 and schedule_steps(1.0, 0.5, None) == MIN_STEPS
+    # up to MIN_STEPS the schedule is --max-steps whatever the step time, so it is not measured
+    assert not needs_probe(MIN_STEPS) and needs_probe(MIN_STEPS + 1) and needs_probe(None)
+    assert schedule_steps(1.0, None, 3) == 3
+    with pytest.raises(ValueError):
+        schedule_steps(1.0, None, None)
 
 
 def test_a_pair_larger_than_the_fit_limit_is_fitted_on_its_centred_part(pair, monkeypatch) -> None:  # type: ignore[no-untyped-def]

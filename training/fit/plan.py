@@ -9,7 +9,9 @@ Decisions (chosen, not tuned: only the output form of a fresh model was compared
 - learning rate: 4e-4 for a fresh model (the training default), 1e-4 when starting from weights
   (a fine-tune: the weights are already ahead of bicubic, a large rate would first undo them);
 - cosine schedule over the steps the budget allows (measured on a few real steps before the
-  fit; the warm-up is 10 % of them, at most 50);
+  fit; at least :data:`MIN_STEPS`), or over ``--max-steps`` when that is fewer; the warm-up is
+  10 % of them, at most 50. With ``--max-steps`` at most :data:`MIN_STEPS` the schedule is
+  those steps whatever the budget, so no steps are timed (:func:`needs_probe`);
 - validation on the held-out block about 10 times per fit, checkpoints every minute and at
   stop (not at epoch ends: a small pair's epoch is a few steps).
 """
@@ -36,6 +38,26 @@ LR_FRESH, LR_FINE_TUNE = 4e-4, 1e-4
 VALIDATIONS = 10
 #: A fit's epochs: effectively unbounded, the time budget or --max-steps ends it.
 UNBOUNDED = 10**6
+#: The shortest schedule a time budget plans (a budget too short for it still stops the fit).
+MIN_STEPS = 10
+
+
+def needs_probe(max_steps: int | None) -> bool:
+    """Whether the schedule depends on the measured step time: not when ``--max-steps`` is at most
+    :data:`MIN_STEPS` (the schedule is then exactly those steps)."""
+    return max_steps is None or max_steps > MIN_STEPS
+
+
+def schedule_steps(budget_s: float, step_s: float | None, max_steps: int | None) -> int:
+    """Steps the cosine schedule spans: 85 % of the budget over the step time (15 % is left for
+    validations and the final report), at least :data:`MIN_STEPS`, at most ``max_steps``;
+    ``step_s`` may be None only when :func:`needs_probe` is False."""
+    if step_s is None:
+        if max_steps is None:
+            raise ValueError("schedule_steps: a step time or max_steps is needed")
+        return max_steps
+    steps = max(MIN_STEPS, int(0.85 * budget_s / step_s))
+    return steps if max_steps is None else min(steps, max_steps)
 
 
 def largest_clean_square(clean: np.ndarray) -> int:
@@ -88,11 +110,12 @@ def seconds_per_step(model: PIFNet, dataset: PatchDataset, batch: int, device: t
     return min(times[1:])
 
 
-def fit_config(train: SimulatedScene, from_weights: bool, budget_s: float, step_s: float, n_patches: int,
-               seed: int = 0, lr: float | None = None, batch: int = 4, precision: str = "auto") -> TrainConfig:
+def fit_config(train: SimulatedScene, from_weights: bool, budget_s: float, step_s: float | None, n_patches: int,
+               seed: int = 0, lr: float | None = None, batch: int = 4, precision: str = "auto",
+               max_steps: int | None = None) -> TrainConfig:
     """The :class:`TrainConfig` of a fit (see the module docstring)."""
     batch = max(1, min(batch, n_patches))
-    steps = max(10, int(0.85 * budget_s / step_s))  # 15 % for validations and the final report
+    steps = schedule_steps(budget_s, step_s, max_steps)
     return TrainConfig(
         epochs=UNBOUNDED, batch_size=batch, lr=lr or (LR_FINE_TUNE if from_weights else LR_FRESH),
         schedule="cosine", warmup_steps=min(50, max(1, steps // 10)), schedule_steps=steps,

@@ -33,7 +33,7 @@ from pifnet_engine.model.weights import load_weights, save_weights, sha256_file,
 from training.distributed import init_distributed, shutdown
 from training.fit.consistency import ConsistencyTerm, full_resolution
 from training.fit.pair import PairData, ReducedPair, read_pair, reduced_pair, with_gsa_base
-from training.fit.plan import fit_config, patch_side, seconds_per_step
+from training.fit.plan import fit_config, needs_probe, patch_side, seconds_per_step
 from training.fit.report import table_text, validation_section, verdict
 from training.fit.start import FRESH_RESIDUAL, Start, choose_start
 from training.pairs import PatchDataset, seen_maxima
@@ -279,10 +279,12 @@ def run_fit(req: FitRequest) -> int:
             term, term_record = _consistency(weight, why, pair, reduced, start.model.cfg.residual, batch, req.seed,
                                              dist.device, say)
             _check_small(reduced, start, pair.ratio, req.allow_small, term is not None, say)
-            step_s = seconds_per_step(start.model, probe_ds, batch, dist.device, req.precision, term)
+            step_s = (seconds_per_step(start.model, probe_ds, batch, dist.device, req.precision, term)
+                      if needs_probe(req.max_steps) else None)
             budget_left = req.time_budget_s - (time.monotonic() - started)
             cfg = fit_config(reduced.train, start.source is not None, budget_left, step_s, len(probe_ds),
-                             seed=req.seed, lr=req.lr, batch=req.batch_size, precision=req.precision)
+                             seed=req.seed, lr=req.lr, batch=req.batch_size, precision=req.precision,
+                             max_steps=req.max_steps)
             model_cfg = start.model.cfg
             seen = seen_maxima([reduced.train])
             if start.manifest is not None:
@@ -302,8 +304,10 @@ def run_fit(req: FitRequest) -> int:
             write_run_file(run_dir, run)
             say(f"fit: {hc} x {wc} HSI pixels at reduced resolution (ratio {pair.ratio}), held out "
                 f"the bottom-right {reduced.held_out_px[0]} x {reduced.held_out_px[1]}; "
-                f"patches {cfg.patch_size} px, batch {cfg.batch_size}, lr {cfg.lr:g}, about {cfg.schedule_steps} "
-                f"steps of {step_s:.2f} s in {req.time_budget_s / 60:.1f} min")
+                f"patches {cfg.patch_size} px, batch {cfg.batch_size}, lr {cfg.lr:g}, "
+                + (f"about {cfg.schedule_steps} steps of {step_s:.2f} s" if step_s is not None
+                   else f"{cfg.schedule_steps} steps (--max-steps)")
+                + f" in {req.time_budget_s / 60:.1f} min")
         extra = _manifest_extra(req, run, pair)
         wavelengths = pair.hsi_info.wavelengths_nm
         trainer = Trainer(run_dir, model_cfg, cfg, [reduced.train], [reduced.held_out], dist, extra,

@@ -283,7 +283,8 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
         preflight.check_memory(layout.window_px, layout.window_px - layout.tile_px, job.hsi.count, job.batch_size,
                      job.method.work_bytes_per_pixel_band, preflight.available_memory_bytes())
         size = output_spec(job)  # sizes and data type only: the tags are complete after the statistics
-        disk_warning = preflight.check_disk(out.resolve().parent, size.height, size.width, size.count, size.dtype)
+        disk_warning = preflight.check_disk(out.resolve().parent, size.height, size.width, size.count, size.dtype,
+                                            cog=size.cog)
         for message in (*job.plan.warnings, *([disk_warning] if disk_warning else [])):
             reporter.warning(message)
         tiles = layout.tiles()

@@ -4,10 +4,13 @@
   method.work_bytes_per_pixel_band`` bytes. More than ``MEMORY_SHARE`` of the memory available now
   (``MemAvailable`` of /proc/meminfo on Linux; no check elsewhere) is refused, naming the tile size
   that would fit.
-- **Disk**: the output is first written uncompressed beside the target (see :mod:`.writer`):
-  ``height x width x bands x bytes per value``. Less free space than that in the output folder is
-  refused with both sizes; less than twice that (the compressed copy also needs room until the
-  rename) is a warning, since how well the data compress is not known in advance.
+- **Disk**: a GeoTIFF is written compressed straight away (see :mod:`.writer`); how well the data
+  compress is not known in advance. With less free space than a quarter of the uncompressed size
+  (``height x width x bands x bytes per value``; DEFLATE does not shrink fused reflectance that
+  far) the job is refused with both sizes; with less than the uncompressed size plus its overviews
+  (4/3 of it) it gets a warning. A COG is first written uncompressed beside the target: less free
+  space than that is refused, less than twice that (the COG also needs room until the rename) is
+  a warning.
 """
 
 from __future__ import annotations
@@ -61,17 +64,28 @@ def check_memory(window_px: int, margin_px: int, bands: int, batch: int, bytes_p
         f"but {_gb(available)} are available; {fix}")
 
 
-def check_disk(folder: Path, height: int, width: int, bands: int, dtype: str) -> str | None:
-    """Refuse when the uncompressed working copy cannot fit in ``folder``; return a warning when the
-    compressed copy might not fit beside it, else None."""
-    need = height * width * bands * np.dtype(dtype).itemsize
+def check_disk(folder: Path, height: int, width: int, bands: int, dtype: str, cog: bool = False) -> str | None:
+    """Refuse an output that cannot fit in ``folder`` (see the module docstring); return a warning
+    when it might not, else None."""
+    raw = height * width * bands * np.dtype(dtype).itemsize
     free = shutil.disk_usage(folder).free
-    if need > free:
+    size = f"{width} x {height} px x {bands} bands"
+    if cog:
+        if raw > free:
+            raise UsageError(
+                f"the output needs ~{_gb(raw)} of temporary space in '{folder}' (its uncompressed working copy, "
+                f"{size}), but only {_gb(free)} are free; free space there or write the output to another disk")
+        if 2 * raw > free:
+            return (f"only {_gb(free)} are free in '{folder}': the uncompressed working copy (~{_gb(raw)}) fits, the "
+                    "compressed copy may not; if the run fails for lack of space, free space or write elsewhere")
+        return None
+    if 4 * free < raw:
         raise UsageError(
-            f"the output needs ~{_gb(need)} of temporary space in '{folder}' (its uncompressed working copy, "
-            f"{width} x {height} px x {bands} bands), but only {_gb(free)} are free; free space there or write the "
-            "output to another disk")
-    if 2 * need > free:
-        return (f"only {_gb(free)} are free in '{folder}': the uncompressed working copy (~{_gb(need)}) fits, the "
-                "compressed copy may not; if the run fails for lack of space, free space or write elsewhere")
+            f"the output ({size}) takes ~{_gb(raw)} uncompressed and would not fit in the {_gb(free)} free in "
+            f"'{folder}' even compressed 4:1; free space there or write the output to another disk")
+    with_overviews = raw * 4 // 3
+    if with_overviews > free:
+        return (f"only {_gb(free)} are free in '{folder}': the output takes ~{_gb(with_overviews)} uncompressed with "
+                "its overviews; compressed it is usually smaller, by how much is not known in advance; if the run "
+                "fails for lack of space, free space or write elsewhere")
     return None

@@ -1,11 +1,13 @@
 """Writing the fused raster atomically, with overviews and a default QGIS style.
 
-Blocks are written into an uncompressed tiled temporary GeoTIFF beside the target (random-access
-writes in place, no file growth). :meth:`OutputTarget.commit` then copies it with GDAL's
-CreateCopy into a DEFLATE-compressed tiled GeoTIFF (or a COG with GDAL's COG driver), also a
-temporary file beside the target, adds internal overviews to it
-(:mod:`pifnet_engine.raster.overviews`), and renames it onto the target. Any failure, Ctrl-C or
-SIGTERM before the rename removes every temporary file, so a partial output never exists.
+A GeoTIFF is written directly into its DEFLATE-compressed tiled temporary file beside the target,
+each 256 x 256 tile exactly once and whole (:mod:`pifnet_engine.raster.block_assembly` collects
+the blended pieces of a tile until it is complete; GDAL compresses in all CPU threads);
+:meth:`OutputTarget.commit` adds internal overviews (:mod:`pifnet_engine.raster.overviews`) and
+renames it onto the target. A COG needs GDAL's CreateCopy: its blocks go into an uncompressed
+tiled temporary GeoTIFF first, which ``commit`` copies into the COG (overviews included). Any
+failure, Ctrl-C or SIGTERM before the rename removes every temporary file, so a partial output
+never exists.
 
 Display: the output names its red/green/blue bands (:mod:`pifnet_engine.raster.rgb`) in the
 dataset tags ``PIFNET_RGB_BANDS``/``PIFNET_RGB_KIND``, and ``commit`` writes the QGIS style
@@ -35,7 +37,8 @@ from pifnet_engine.atomic_file import write_atomic
 from pifnet_engine.errors import OutputExistsError, UsageError
 from pifnet_engine.grid import GridPlan
 from pifnet_engine.raster.bands import BandInfo, band_tags_for_output
-from pifnet_engine.raster.gdal_failures import gdal_writes_checked
+from pifnet_engine.raster.block_assembly import BlockAssembler
+from pifnet_engine.raster.gdal_failures import gdal_failures_dropped, gdal_writes_checked
 from pifnet_engine.raster.overviews import build_overviews, check_overviews, cog_overview_options, overview_levels
 from pifnet_engine.raster.qgis_style import multiband_qml, style_path
 from pifnet_engine.raster.rgb import RgbBands, choose_rgb_bands
@@ -201,6 +204,10 @@ class ArrayTarget:
         self.array[(slice(None), *window.toslices())] = to_output_dtype(values, valid, self.spec)
 
 
+#: Tile side of the output GeoTIFF (pixels).
+BLOCK = 256
+
+
 class OutputTarget:
     """Temporary files beside ``path`` that become ``path`` only on :meth:`commit`."""
 
@@ -209,20 +216,36 @@ class OutputTarget:
         self.spec = spec
         self.overwrite = overwrite
         token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.raw_path = self.path.with_name(f".{self.path.name}.{token}.pifnet-tmp-raw.tif")
+        self.raw_path = self.path.with_name(f".{self.path.name}.{token}.pifnet-tmp-raw.tif")  # COG only
         self.final_tmp = self.path.with_name(f".{self.path.name}.{token}.pifnet-tmp.tif")
         self._ds: rasterio.io.DatasetWriter | None = None
+        self._blocks: BlockAssembler | None = None
 
     @property
     def work_dir(self) -> Path:
         return self.path.parent
 
+    @property
+    def peak_spill_bytes(self) -> int:
+        """Most bytes of incomplete tiles spilled to disk at once (0 for a COG or a small output)."""
+        return self._blocks.peak_spill_bytes if self._blocks is not None else 0
+
+    def _compression(self) -> dict[str, str]:
+        kind = np.dtype(self.spec.dtype).kind
+        return {"COMPRESS": "DEFLATE", "PREDICTOR": "3" if kind == "f" else "2", "BIGTIFF": "IF_SAFER",
+                "NUM_THREADS": "ALL_CPUS"}
+
     def __enter__(self) -> "OutputTarget":
         s = self.spec
-        self._ds = rasterio.open(
-            self.raw_path, "w", driver="GTiff", width=s.width, height=s.height, count=s.count,
-            dtype=s.dtype, crs=s.crs, transform=s.transform, nodata=s.nodata, tiled=True,
-            blockxsize=256, blockysize=256, interleave="band", BIGTIFF="IF_NEEDED", SPARSE_OK="TRUE")
+        common = dict(driver="GTiff", width=s.width, height=s.height, count=s.count, dtype=s.dtype, crs=s.crs,
+                      transform=s.transform, nodata=s.nodata, tiled=True, blockxsize=BLOCK, blockysize=BLOCK,
+                      interleave="band")
+        if s.cog:
+            self._ds = rasterio.open(self.raw_path, "w", BIGTIFF="IF_NEEDED", SPARSE_OK="TRUE", **common)
+        else:
+            self._ds = rasterio.open(self.final_tmp, "w", **common, **self._compression())
+            self._blocks = BlockAssembler(s.height, s.width, s.count, s.dtype, BLOCK, self._write_block,
+                                          self.work_dir, s.nodata)
         self._write_metadata(self._ds)
         return self
 
@@ -241,28 +264,35 @@ class OutputTarget:
     def write(self, window: Window, values: np.ndarray, valid: np.ndarray) -> None:
         """Write (C, h, w) float32 physical ``values`` at ``window`` (output pixel indices)."""
         assert self._ds is not None, "OutputTarget used outside its context"
+        raw = to_output_dtype(values, valid, self.spec)
+        if self._blocks is None:
+            with gdal_writes_checked("writing a window"):
+                self._ds.write(raw, window=window)
+        else:
+            self._blocks.add(window, raw)
+
+    def _write_block(self, window: Window, raw: np.ndarray) -> None:
+        """One whole tile of the compressed file (:class:`BlockAssembler`'s ``emit``)."""
+        assert self._ds is not None
         with gdal_writes_checked("writing a window"):
-            self._ds.write(to_output_dtype(values, valid, self.spec), window=window)
+            self._ds.write(raw, window=window)
 
     def commit(self) -> Path:
-        """Compress the temporary raster into the final format, add overviews and the QGIS style, rename it onto the target."""
+        """Finish the compressed temporary raster (for a COG: copy the uncompressed one into it), add
+        overviews and the QGIS style, rename it onto the target."""
         assert self._ds is not None, "OutputTarget used outside its context"
+        spec = self.spec
         with doing(f"writing the last windows into the temporary output beside '{self.path}'"), \
                 gdal_writes_checked("flushing the temporary output"):
-            self._ds.close()  # writes the blocks still in GDAL's cache
+            if self._blocks is not None:
+                self._blocks.finish()  # tiles no window completed (none in a normal run), nodata filled
+            self._ds.close()  # writes (and compresses) the blocks still in GDAL's cache
         self._ds = None
-        spec = self.spec
-        kind = np.dtype(spec.dtype).kind
-        options = {"COMPRESS": "DEFLATE", "PREDICTOR": "3" if kind == "f" else "2",
-                   "BIGTIFF": "IF_SAFER", "NUM_THREADS": "ALL_CPUS"}
-        with doing(f"compressing the output into a temporary file beside '{self.path}'"), \
-                gdal_writes_checked("compressing the output"):
-            if spec.cog:
-                rasterio.shutil.copy(self.raw_path, self.final_tmp, driver="COG", BLOCKSIZE="256",
-                                     **cog_overview_options(spec.overview_levels), **options)
-            else:
-                rasterio.shutil.copy(self.raw_path, self.final_tmp, driver="GTiff", TILED="YES",
-                                     BLOCKXSIZE="256", BLOCKYSIZE="256", INTERLEAVE="BAND", **options)
+        if spec.cog:
+            with doing(f"compressing the output into a temporary file beside '{self.path}'"), \
+                    gdal_writes_checked("compressing the output"):
+                rasterio.shutil.copy(self.raw_path, self.final_tmp, driver="COG", BLOCKSIZE=str(BLOCK),
+                                     **cog_overview_options(spec.overview_levels), **self._compression())
         with doing(f"adding overviews to the compressed temporary file beside '{self.path}'"), \
                 gdal_writes_checked("adding overviews"):
             if not spec.cog:
@@ -304,8 +334,11 @@ class OutputTarget:
         return multiband_qml(rgb, (red, green, blue))
 
     def _cleanup(self) -> None:
-        if self._ds is not None:
-            self._ds.close()
+        if self._blocks is not None:
+            self._blocks.close()
+        if self._ds is not None:  # after a failure: the file is deleted below
+            with gdal_failures_dropped():
+                self._ds.close()
             self._ds = None
         for p in (self.raw_path, self.final_tmp):
             for q in (p, p.with_name(p.name + ".aux.xml"), p.with_name(p.name + ".msk")):

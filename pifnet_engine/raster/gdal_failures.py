@@ -63,6 +63,15 @@ def _stderr_of_c_code() -> Iterator[list[str]]:
 
 
 @contextlib.contextmanager
+def gdal_failures_dropped() -> Iterator[None]:
+    """For closing a temporary file that is about to be deleted after a failure: what libtiff
+    prints and what GDAL raises while its last blocks are flushed are dropped (the failure that
+    caused the clean-up is the one the user is told)."""
+    with _stderr_of_c_code(), contextlib.suppress(rasterio.errors.RasterioError):
+        yield
+
+
+@contextlib.contextmanager
 def gdal_writes_checked(what: str) -> Iterator[None]:
     """Raise ``RasterioIOError("<what> failed: ...")`` for a GDAL error signalled inside the block."""
     handler = _Failures()

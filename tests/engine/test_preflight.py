@@ -34,16 +34,30 @@ def test_fuse_refuses_a_tile_too_large_for_the_memory_and_the_suggestion_works(t
 
 
 def test_output_that_cannot_fit_on_the_disk_is_refused_with_both_sizes(tmp_path: Path, monkeypatch):
+    """96 x 96 px x 12 float32 bands: 442 kB uncompressed, 590 kB with overviews."""
     pair = make_pair(tmp_path, bands=12, fine=(96, 96))
     real = shutil.disk_usage
 
-    def small(path):
-        return real(path)._replace(free=200_000)
-    monkeypatch.setattr(preflight.shutil, "disk_usage", small)
+    def free(n: int) -> None:
+        monkeypatch.setattr(preflight.shutil, "disk_usage", lambda p: real(p)._replace(free=n))
     out = tmp_path / "out.tif"
-    code, err = run(["fuse", str(pair.hsi), str(pair.msi), "-o", str(out), "--no-report"])
+    argv = ["fuse", str(pair.hsi), str(pair.msi), "-o", str(out), "--no-report"]
+    # A GeoTIFF is written compressed: refused only below a quarter of the uncompressed size ...
+    free(100_000)
+    code, err = run(argv)
+    assert code == 2 and "takes ~0 MB uncompressed" in err and "0 MB free" in err and "compressed 4:1" in err
+    assert "96 x 96 px x 12 bands" in err and not out.exists()
+    # ... and warned below the uncompressed size with overviews
+    free(500_000)
+    code, err = run(argv)
+    assert code == 0 and "Warning: only 0 MB are free" in err and "compressed it is usually smaller" in err
+    out.unlink()
+    out.with_suffix(".qml").unlink()
+    # A COG is first written uncompressed: refused below that size, warned below twice it
+    free(200_000)
+    code, err = run([*argv, "--cog"])
     assert code == 2 and "needs ~" in err and "but only 0 MB are free" in err and not out.exists()
     assert "96 x 96 px x 12 bands" in err
-    monkeypatch.setattr(preflight.shutil, "disk_usage", lambda p: real(p)._replace(free=600_000))
-    code, err = run(["fuse", str(pair.hsi), str(pair.msi), "-o", str(out), "--no-report"])
+    free(600_000)
+    code, err = run([*argv, "--cog"])
     assert code == 0 and "Warning: only 1 MB are free" in err and "compressed copy may not" in err

@@ -93,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1024])
     ap.add_argument("--bands", type=int, default=120)
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--only", nargs="+", default=None, metavar="WORDS",
+                    help="run only the jobs whose name contains one of these (e.g. 'engine bicubic'), and the "
+                         "two-thread gdalwarp jobs the ratios need")
     ap.add_argument("--engine-args", nargs=argparse.REMAINDER, default=[], help="extra fuse arguments (last)")
     args = ap.parse_args(argv)
     engine = default_engine()
@@ -124,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
                 **{f"engine {m}{' ' + ' '.join(extra) if extra else ''}": [fuse(m, *extra)]
                    for extra in ((), ("--no-overviews",)) for m in ("bicubic", "gsa")},
             }
+            if args.only:
+                cases = {k: v for k, v in cases.items()
+                         if k.startswith("gdalwarp -multi") or any(word in k for word in args.only)}
             results = {}
             for name, argvs in cases.items():
                 for p in (out, out.with_suffix(".qml")):

@@ -215,9 +215,9 @@ class OutputTarget:
         self.path = Path(os.path.abspath(path))
         self.spec = spec
         self.overwrite = overwrite
-        token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.raw_path = self.path.with_name(f".{self.path.name}.{token}.pifnet-tmp-raw.tif")  # COG only
-        self.final_tmp = self.path.with_name(f".{self.path.name}.{token}.pifnet-tmp.tif")
+        self._prefix = f".{self.path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.raw_path = self.path.with_name(f"{self._prefix}.pifnet-tmp-raw.tif")  # COG only
+        self.final_tmp = self.path.with_name(f"{self._prefix}.pifnet-tmp.tif")
         self._ds: rasterio.io.DatasetWriter | None = None
         self._blocks: BlockAssembler | None = None
 
@@ -245,7 +245,7 @@ class OutputTarget:
         else:
             self._ds = rasterio.open(self.final_tmp, "w", **common, **self._compression())
             self._blocks = BlockAssembler(s.height, s.width, s.count, s.dtype, BLOCK, self._write_block,
-                                          self.work_dir, s.nodata)
+                                          self.work_dir, s.nodata, spill_prefix=f"{self._prefix}.pifnet-tmp-blocks-")
         self._write_metadata(self._ds)
         return self
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 import queue
 import subprocess
 import threading
@@ -184,8 +185,9 @@ def _signal(proc: subprocess.Popen, kill: bool) -> None:
 def engine_temp_files(output_path: str) -> set[str]:
     """The engine's temporary files for ``output_path`` now on disk.
 
-    The engine writes ``.<name>.<token>.pifnet-tmp*.tif`` beside the output and renames the
-    finished file onto the output; it removes them itself unless it is killed.
+    The engine writes ``.<name>.<token>.pifnet-tmp*.tif`` beside the output (and a folder
+    ``.<name>.<token>.pifnet-tmp-blocks-*`` of tiles not yet complete) and renames the finished
+    file onto the output; it removes them itself unless it is killed.
     """
     folder, name = os.path.split(output_path)
     return set(glob.glob(os.path.join(glob.escape(folder or "."), f".{glob.escape(name)}.*.pifnet-tmp*")))
@@ -195,7 +197,10 @@ def remove_files(paths: set[str]) -> list[str]:
     """Delete those of ``paths`` that exist (partial outputs, temporaries); the ones removed."""
     removed = []
     for path in sorted(paths):
-        if os.path.lexists(path):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)  # the engine's folder of incomplete tiles
+            removed.append(path)
+        elif os.path.lexists(path):
             os.remove(path)
             removed.append(path)
     return removed

@@ -6,7 +6,7 @@ decompressed, merged and compressed again, and the file would keep every earlier
 (GDAL appends a rewritten tile that grew). :class:`BlockAssembler` therefore collects the pieces
 of each file block and hands the block on only when all its pixels have arrived. Pieces of
 incomplete blocks are kept in memory up to ``memory_bytes`` and spilled to ``.npy`` files in a
-private folder beyond that; a block's pieces are dropped as soon as it is written, so the spill
+private folder (``spill_prefix`` + random letters) beyond that; a block's pieces are dropped as soon as it is written, so the spill
 holds at most the blocks along the seams still open (a band of tiles about one fusion window
 high), never the raster.
 """
@@ -38,13 +38,14 @@ class BlockAssembler:
     """
 
     def __init__(self, height: int, width: int, count: int, dtype: str, block: int, emit: Emit,
-                 spill_dir: Path, fill: float, memory_bytes: int = DEFAULT_MEMORY_BYTES) -> None:
+                 spill_dir: Path, fill: float, memory_bytes: int = DEFAULT_MEMORY_BYTES,
+                 spill_prefix: str = ".pifnet-blocks-") -> None:
         self.height, self.width, self.count, self.block = height, width, count, block
         self.dtype = np.dtype(dtype)
         self._emit = emit
         self._fill = fill
         self._memory_bytes = memory_bytes
-        self._spill_root = spill_dir
+        self._spill_root, self._spill_prefix = spill_dir, spill_prefix
         self._dir: Path | None = None  # made on the first spill
         self._pieces: dict[tuple[int, int], list[tuple[Window, np.ndarray | Path]]] = {}
         self._covered: dict[tuple[int, int], int] = {}
@@ -96,7 +97,7 @@ class BlockAssembler:
             self._held_bytes += piece.nbytes
         else:
             if self._dir is None:
-                self._dir = Path(tempfile.mkdtemp(prefix=".pifnet-blocks-", dir=self._spill_root))
+                self._dir = Path(tempfile.mkdtemp(prefix=self._spill_prefix, dir=self._spill_root))
             stored = self._dir / f"{self._spilled}.npy"
             self._spilled += 1
             np.save(stored, piece)

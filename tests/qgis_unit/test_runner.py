@@ -99,6 +99,10 @@ def test_engine_temporaries_are_found_and_removed(tmp_path: Path) -> None:
     temps = {tmp_path / ".o [1].tif.ab12.pifnet-tmp-raw.tif", tmp_path / ".o [1].tif.ab12.pifnet-tmp.tif"}
     for temp in temps:
         temp.write_bytes(b"")
+    blocks = tmp_path / ".o [1].tif.ab12.pifnet-tmp-blocks-x1y2"  # the engine's folder of incomplete tiles
+    blocks.mkdir()
+    (blocks / "0.npy").write_bytes(b"")
+    temps.add(blocks)
     other = tmp_path / ".other.tif.ab12.pifnet-tmp.tif"
     other.write_bytes(b"")
     found = engine_temp_files(str(out))

@@ -225,11 +225,6 @@ class OutputTarget:
     def work_dir(self) -> Path:
         return self.path.parent
 
-    @property
-    def peak_spill_bytes(self) -> int:
-        """Most bytes of incomplete tiles spilled to disk at once (0 for a COG or a small output)."""
-        return self._blocks.peak_spill_bytes if self._blocks is not None else 0
-
     def _compression(self) -> dict[str, str]:
         kind = np.dtype(self.spec.dtype).kind
         return {"COMPRESS": "DEFLATE", "PREDICTOR": "3" if kind == "f" else "2", "BIGTIFF": "IF_SAFER",

@@ -51,7 +51,7 @@ class BlockAssembler:
         self._covered: dict[tuple[int, int], int] = {}
         self._held_bytes = 0
         self._spilled = 0
-        #: Largest number of bytes spilled to disk at once (benchmarks report it).
+        #: Largest number of bytes spilled to disk at once.
         self.peak_spill_bytes = 0
         self._spill_bytes = 0
 

@@ -29,6 +29,10 @@ class WindowSink(Protocol):
     @property
     def work_dir(self) -> Path | None: ...
 
+    #: Name prefix of the seam spill folder in ``work_dir``.
+    @property
+    def spill_prefix(self) -> str: ...
+
     def write(self, window: Window, values: np.ndarray, valid: np.ndarray) -> None:
         """(C, h, w) float32 physical values and (h, w) validity at ``window`` (output pixels)."""
 
@@ -39,8 +43,8 @@ class BlendAccumulator:
     Arrays: ``values`` (C, h, w) float32 already multiplied by the weights; ``valid`` (h, w) bool.
     """
 
-    def __init__(self, spill_dir: Path | None) -> None:
-        self._dir = None if spill_dir is None else Path(tempfile.mkdtemp(prefix=".pifnet-blend-", dir=spill_dir))
+    def __init__(self, spill_dir: Path | None, prefix: str = ".pifnet-blend-") -> None:
+        self._dir = None if spill_dir is None else Path(tempfile.mkdtemp(prefix=prefix, dir=spill_dir))
         self._pending: dict[tuple[int, int], int] = {}
         self._held: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}  # without a spill folder
 

@@ -197,7 +197,7 @@ def fuse_windows(job: Job, tiles: list[Tile], spec: OutputSpec, target: WindowSi
     it is blended; ``target_name`` names the target in messages of what failed."""
     layout, total = job.layout, len(tiles)
     reader = PairReader(job.plan, job.hsi, job.msi)
-    acc = BlendAccumulator(target.work_dir)
+    acc = BlendAccumulator(target.work_dir, target.spill_prefix)
     try:
         done = 0
         for batch in _batches(tiles, job.batch_size):

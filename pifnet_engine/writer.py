@@ -199,6 +199,10 @@ class ArrayTarget:
     def work_dir(self) -> None:
         return None  # seams are blended in memory
 
+    @property
+    def spill_prefix(self) -> str:
+        return ""  # no spill folder
+
     def write(self, window: Window, values: np.ndarray, valid: np.ndarray) -> None:
         """Write (C, h, w) float32 physical ``values`` at ``window`` (output pixel indices)."""
         self.array[(slice(None), *window.toslices())] = to_output_dtype(values, valid, self.spec)
@@ -224,6 +228,12 @@ class OutputTarget:
     @property
     def work_dir(self) -> Path:
         return self.path.parent
+
+    @property
+    def spill_prefix(self) -> str:
+        """The seam spill folder's name prefix: the output's temporary prefix, so that what a killed
+        engine leaves is recognised as this output's (the QGIS plugin removes it)."""
+        return f"{self._prefix}.pifnet-tmp-blend-"
 
     def _compression(self) -> dict[str, str]:
         kind = np.dtype(self.spec.dtype).kind

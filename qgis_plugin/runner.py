@@ -186,7 +186,8 @@ def engine_temp_files(output_path: str) -> set[str]:
     """The engine's temporary files for ``output_path`` now on disk.
 
     The engine writes ``.<name>.<token>.pifnet-tmp*.tif`` beside the output (and a folder
-    ``.<name>.<token>.pifnet-tmp-blocks-*`` of tiles not yet complete) and renames the finished
+    ``.<name>.<token>.pifnet-tmp-blocks-*`` of tiles not yet complete, one
+    ``.<name>.<token>.pifnet-tmp-blend-*`` of seam blocks) and renames the finished
     file onto the output; it removes them itself unless it is killed.
     """
     folder, name = os.path.split(output_path)

@@ -103,6 +103,10 @@ def test_engine_temporaries_are_found_and_removed(tmp_path: Path) -> None:
     blocks.mkdir()
     (blocks / "0.npy").write_bytes(b"")
     temps.add(blocks)
+    blend = tmp_path / ".o [1].tif.ab12.pifnet-tmp-blend-z9"  # and of seam blocks
+    blend.mkdir()
+    (blend / "0_1.npz").write_bytes(b"")
+    temps.add(blend)
     other = tmp_path / ".other.tif.ab12.pifnet-tmp.tif"
     other.write_bytes(b"")
     found = engine_temp_files(str(out))

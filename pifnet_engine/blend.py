@@ -2,14 +2,13 @@
 
 A block of the output that only one tile covers is complete as soon as that tile is fused. A
 seam block (covered by 2 or 4 tiles) waits for its other tiles; meanwhile its partial weighted
-sum is spilled to a temporary ``.npz`` file, so memory never depends on the scene's size (or, for
-an in-memory target without a folder, kept in memory). :func:`contribute` cuts a fused tile into
+sum is spilled to a temporary ``.npz`` file (:mod:`pifnet_engine.spill`), so memory never depends on
+the scene's size (or, for an in-memory target without a folder, kept in memory). :func:`contribute` cuts a fused tile into
 its blocks and hands the complete ones to the target (a :class:`WindowSink`).
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
@@ -18,6 +17,7 @@ import numpy as np
 from rasterio.windows import Window
 
 from pifnet_engine.geometry import slices_in
+from pifnet_engine.spill import SpillStore
 from pifnet_engine.tiling import Tile, TileLayout
 
 
@@ -41,12 +41,13 @@ class BlendAccumulator:
     """Sums weighted contributions per output block; yields blocks when all tiles have added.
 
     Arrays: ``values`` (C, h, w) float32 already multiplied by the weights; ``valid`` (h, w) bool.
+    Partial sums wait in a :class:`~pifnet_engine.spill.SpillStore`: on disk in ``spill_dir``
+    (a folder ``prefix`` + random letters), or in memory without one.
     """
 
     def __init__(self, spill_dir: Path | None, prefix: str = ".pifnet-blend-") -> None:
-        self._dir = None if spill_dir is None else Path(tempfile.mkdtemp(prefix=prefix, dir=spill_dir))
-        self._pending: dict[tuple[int, int], int] = {}
-        self._held: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}  # without a spill folder
+        self._store = SpillStore(spill_dir, prefix, memory_bytes=0)
+        self._pending: dict[tuple[int, int], tuple[int, int]] = {}  # key -> (contributions seen, token)
 
     def add(self, key: tuple[int, int], window: Window, expected: int, values: np.ndarray,
             valid: np.ndarray) -> Iterator[tuple[Window, np.ndarray, np.ndarray]]:
@@ -54,47 +55,23 @@ class BlendAccumulator:
         if expected == 1:
             yield window, values, valid
             return
-        seen = self._pending.get(key, 0)
+        seen, token = self._pending.pop(key, (0, -1))
         if seen:
-            saved_values, saved_valid = self._take(key)
+            saved_values, saved_valid = self._store.take(token)
             values = values + saved_values
             valid = valid & saved_valid
         if seen + 1 == expected:
-            self._pending.pop(key, None)
             yield window, values, valid
         else:
-            self._pending[key] = seen + 1
-            self._keep(key, values, valid)
-
-    def _path(self, key: tuple[int, int]) -> Path:
-        assert self._dir is not None
-        return self._dir / f"{key[0]}_{key[1]}.npz"
-
-    def _keep(self, key: tuple[int, int], values: np.ndarray, valid: np.ndarray) -> None:
-        if self._dir is None:
-            self._held[key] = (values, valid)
-        else:
-            np.savez(self._path(key), values=values, valid=valid)
-
-    def _take(self, key: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        if self._dir is None:
-            return self._held.pop(key)
-        path = self._path(key)
-        with np.load(path) as saved:
-            taken = saved["values"], saved["valid"]
-        path.unlink(missing_ok=True)
-        return taken
+            self._pending[key] = (seen + 1, self._store.put(values, valid))
 
     @property
     def pending(self) -> int:
         return len(self._pending)
 
     def close(self) -> None:
-        self._held.clear()
-        if self._dir is not None:
-            for f in self._dir.glob("*.npz"):
-                f.unlink(missing_ok=True)
-            self._dir.rmdir()
+        self._pending.clear()
+        self._store.close()
 
 
 def contribute(layout: TileLayout, tile: Tile, valid: np.ndarray, z: np.ndarray, acc: BlendAccumulator,

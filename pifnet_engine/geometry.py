@@ -79,6 +79,23 @@ def inside_mask(window: Window, region: Window) -> np.ndarray:
     return mask
 
 
+def grid_cell(key: tuple[int, int], block: int, height: int, width: int) -> Window:
+    """Cell ``key`` = (row, column) of the ``block`` x ``block`` grid from the corner of a
+    ``height`` x ``width`` raster (a GeoTIFF's tiles), clipped at its right and bottom edges."""
+    cell = clip(Window(key[1] * block, key[0] * block, block, block), height, width)
+    if cell is None:
+        raise ValueError(f"grid cell {key} of {block} px lies outside a {height} x {width} raster")
+    return cell
+
+
+def grid_cells(window: Window, block: int, height: int, width: int) -> list[tuple[tuple[int, int], Window]]:
+    """The cells of that grid which ``window`` (inside the raster) touches: (key, cell) pairs."""
+    c, r, w, h = _ints(window)
+    return [((bi, bj), grid_cell((bi, bj), block, height, width))
+            for bi in range(r // block, (r + h - 1) // block + 1)
+            for bj in range(c // block, (c + w - 1) // block + 1)]
+
+
 def pad_widths(window: Window, inner: Window) -> tuple[tuple[int, int], tuple[int, int]]:
     """((top, bottom), (left, right)) pixels by which ``window`` extends beyond ``inner`` (inside it)."""
     c, r, w, h = _ints(window)

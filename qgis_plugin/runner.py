@@ -199,7 +199,7 @@ def remove_files(paths: set[str]) -> list[str]:
     removed = []
     for path in sorted(paths):
         if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, ignore_errors=True)  # the engine's folder of incomplete tiles
+            shutil.rmtree(path, ignore_errors=True)  # the engine's spill folders (open tiles, seam blocks)
             removed.append(path)
         elif os.path.lexists(path):
             os.remove(path)

@@ -5,23 +5,22 @@ seams, not the output file's 256 x 256 tiles. A compressed tile written in parts
 decompressed, merged and compressed again, and the file would keep every earlier version of it
 (GDAL appends a rewritten tile that grew). :class:`BlockAssembler` therefore collects the pieces
 of each file block and hands the block on only when all its pixels have arrived. Pieces of
-incomplete blocks are kept in memory up to ``memory_bytes`` and spilled to ``.npy`` files in a
-private folder (``spill_prefix`` + random letters) beyond that; a block's pieces are dropped as soon as it is written, so the spill
-holds at most the blocks along the seams still open (a band of tiles about one fusion window
-high), never the raster.
+incomplete blocks are kept in memory up to ``memory_bytes`` and spilled to ``.npz`` files in a
+private folder (``spill_prefix`` + random letters) beyond that (:mod:`pifnet_engine.spill`); a
+block's pieces are dropped as soon as it is written, so the spill holds at most the blocks along
+the seams still open (a band of tiles about one fusion window high), never the raster.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from rasterio.windows import Window
 
-from pifnet_engine.geometry import slices_in
+from pifnet_engine.geometry import grid_cell, grid_cells, slices_in
+from pifnet_engine.spill import SpillStore
 
 #: Pieces of incomplete blocks kept in memory before they go to disk.
 DEFAULT_MEMORY_BYTES = 256 * 2**20
@@ -44,42 +43,29 @@ class BlockAssembler:
         self.dtype = np.dtype(dtype)
         self._emit = emit
         self._fill = fill
-        self._memory_bytes = memory_bytes
-        self._spill_root, self._spill_prefix = spill_dir, spill_prefix
-        self._dir: Path | None = None  # made on the first spill
-        self._pieces: dict[tuple[int, int], list[tuple[Window, np.ndarray | Path]]] = {}
+        self._store = SpillStore(spill_dir, spill_prefix, memory_bytes)
+        self._pieces: dict[tuple[int, int], list[tuple[Window, int]]] = {}  # key -> [(part, token)]
         self._covered: dict[tuple[int, int], int] = {}
-        self._held_bytes = 0
-        self._spilled = 0
-        #: Largest number of bytes spilled to disk at once.
-        self.peak_spill_bytes = 0
-        self._spill_bytes = 0
 
-    def block_window(self, key: tuple[int, int]) -> Window:
-        """The file block ``key`` = (block row, block column), clipped to the raster."""
-        r0, c0 = key[0] * self.block, key[1] * self.block
-        return Window(c0, r0, min(self.block, self.width - c0), min(self.block, self.height - r0))
+    @property
+    def peak_spill_bytes(self) -> int:
+        """Most bytes of pieces on disk at once."""
+        return self._store.peak_disk_bytes
 
     def add(self, window: Window, raw: np.ndarray) -> None:
         """Add (count, h, w) ``raw`` at ``window`` (pixels of the raster, inside it, each pixel once)."""
-        r0, c0 = int(window.row_off), int(window.col_off)
-        r1, c1 = r0 + int(window.height), c0 + int(window.width)
-        b = self.block
-        for bi in range(r0 // b, (r1 - 1) // b + 1):
-            for bj in range(c0 // b, (c1 - 1) // b + 1):
-                key = (bi, bj)
-                bw = self.block_window(key)
-                part = window.intersection(bw)
-                rows, cols = slices_in(part, window)
-                piece = raw[:, rows, cols]
-                area = int(part.height) * int(part.width)
-                if area == int(bw.height) * int(bw.width):  # the whole block at once
-                    self._emit(bw, piece)
-                    continue
-                self._keep(key, part, piece)
-                self._covered[key] = self._covered.get(key, 0) + area
-                if self._covered[key] == int(bw.height) * int(bw.width):
-                    self._emit_block(key, complete=True)
+        for key, cell in grid_cells(window, self.block, self.height, self.width):
+            part = window.intersection(cell)
+            rows, cols = slices_in(part, window)
+            piece = raw[:, rows, cols]
+            area, full = int(part.height) * int(part.width), int(cell.height) * int(cell.width)
+            if area == full:  # the whole block at once
+                self._emit(cell, piece)
+                continue
+            self._pieces.setdefault(key, []).append((part, self._store.put(piece)))
+            self._covered[key] = self._covered.get(key, 0) + area
+            if self._covered[key] == full:
+                self._emit_block(key, complete=True)
 
     def finish(self) -> None:
         """Emit the blocks still incomplete, ``fill`` where no piece arrived."""
@@ -90,43 +76,19 @@ class BlockAssembler:
     def pending_blocks(self) -> int:
         return len(self._pieces)
 
-    def _keep(self, key: tuple[int, int], part: Window, piece: np.ndarray) -> None:
-        stored: np.ndarray | Path
-        if self._held_bytes + piece.nbytes <= self._memory_bytes:
-            stored = np.ascontiguousarray(piece)
-            self._held_bytes += piece.nbytes
-        else:
-            if self._dir is None:
-                self._dir = Path(tempfile.mkdtemp(prefix=self._spill_prefix, dir=self._spill_root))
-            stored = self._dir / f"{self._spilled}.npy"
-            self._spilled += 1
-            np.save(stored, piece)
-            self._spill_bytes += piece.nbytes
-            self.peak_spill_bytes = max(self.peak_spill_bytes, self._spill_bytes)
-        self._pieces.setdefault(key, []).append((part, stored))
-
     def _emit_block(self, key: tuple[int, int], complete: bool) -> None:
-        bw = self.block_window(key)
-        out = np.empty((self.count, int(bw.height), int(bw.width)), self.dtype)
+        cell = grid_cell(key, self.block, self.height, self.width)
+        out = np.empty((self.count, int(cell.height), int(cell.width)), self.dtype)
         if not complete:
             out[...] = self._fill
-        for part, stored in self._pieces.pop(key):
-            rows, cols = slices_in(part, bw)
-            if isinstance(stored, Path):
-                out[:, rows, cols] = np.load(stored)
-                self._spill_bytes -= int(np.prod(out[:, rows, cols].shape)) * self.dtype.itemsize
-                stored.unlink()
-            else:
-                out[:, rows, cols] = stored
-                self._held_bytes -= stored.nbytes
+        for part, token in self._pieces.pop(key):
+            rows, cols = slices_in(part, cell)
+            (out[:, rows, cols],) = self._store.take(token)
         self._covered.pop(key, None)
-        self._emit(bw, out)
+        self._emit(cell, out)
 
     def close(self) -> None:
         """Drop every piece not emitted and the spill folder (also after a failure)."""
         self._pieces.clear()
         self._covered.clear()
-        self._held_bytes = self._spill_bytes = 0
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        self._store.close()

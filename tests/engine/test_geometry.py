@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from rasterio.windows import Window
 
-from pifnet_engine.geometry import Frames, absolute, clip, inside_mask, pad_widths, relative, shrink, slices_in
+from pifnet_engine.geometry import (Frames, absolute, clip, grid_cell, grid_cells, inside_mask, pad_widths, relative,
+                                    shrink, slices_in)
 from .test_tiling import _plan
 
 
@@ -98,3 +99,14 @@ def test_tiles_carry_their_core_and_its_coarse_pixels() -> None:
         assert not (cores & _pixels(t.core))  # the cores do not overlap ...
         cores |= _pixels(t.core)
     assert _pixels(plan.out_window) <= cores  # ... and cover the output region
+
+
+def test_grid_cells_are_the_file_tiles_a_window_touches_clipped_to_the_raster() -> None:
+    # a 300 x 530 raster in 256-px tiles: 2 x 3 tiles, the last row and column clipped
+    assert grid_cell((1, 2), 256, 300, 530) == Window(512, 256, 18, 44)
+    cells = grid_cells(Window(250, 10, 20, 250), 256, 300, 530)
+    assert cells == [((0, 0), Window(0, 0, 256, 256)), ((0, 1), Window(256, 0, 256, 256)),
+                     ((1, 0), Window(0, 256, 256, 44)), ((1, 1), Window(256, 256, 256, 44))]
+    assert grid_cells(Window(0, 0, 256, 256), 256, 300, 530) == [((0, 0), Window(0, 0, 256, 256))]
+    with pytest.raises(ValueError):
+        grid_cell((2, 0), 256, 300, 530)

@@ -101,7 +101,7 @@ def test_engine_temporaries_are_found_and_removed(tmp_path: Path) -> None:
         temp.write_bytes(b"")
     blocks = tmp_path / ".o [1].tif.ab12.pifnet-tmp-blocks-x1y2"  # the engine's folder of incomplete tiles
     blocks.mkdir()
-    (blocks / "0.npy").write_bytes(b"")
+    (blocks / "0.npz").write_bytes(b"")
     temps.add(blocks)
     blend = tmp_path / ".o [1].tif.ab12.pifnet-tmp-blend-z9"  # and of seam blocks
     blend.mkdir()

@@ -52,6 +52,7 @@ def test_fit_writes_weights_that_fuse_and_refuse_other_bands(pair, tmp_path: Pat
         assert np.isfinite(val[key]["psnr"]) and np.isfinite(val[key]["sam"])
     assert isinstance(val["ahead_of_gsa"], bool) and val["verdict"]
     assert model.cfg.hsi_bands == 12 and model.cfg.ratio == 3
+    assert (model.cfg.hidden, model.cfg.blocks) == (64, 2)  # a fresh fit's size: half the paper's 4 blocks
     # The full-resolution consistency term is on by default, its MSI responses fitted from the pair.
     cons = manifest["training"]["consistency"]
     assert cons["weight"] == 1.0 and min(cons["msi_responses_r2"]) > 0.999 and cons["patches"] > 0

@@ -5,7 +5,8 @@
 - ``auto`` (default): the first bundled weights file whose bands, ratio and band wavelengths fit
   the pair (the rule of ``pifnet-engine fuse --method pifnet`` without ``--weights``), else a
   fresh model;
-- ``none``: a fresh residual model (``PIFNetConfig`` defaults; it starts as the bicubic image);
+- ``none``: a fresh residual model (it starts as the bicubic image), with half the paper's
+  blocks (:data:`FRESH_HIDDEN`, :data:`FRESH_BLOCKS`);
 - a bundled name or a ``.safetensors`` / ``.json`` path: those weights, refused with the reason
   when they do not fit the pair.
 """
@@ -50,15 +51,22 @@ class Start:
 
 #: The output form of a fresh fitted model (``--residual``): see docs/fit.md for the measurements.
 FRESH_RESIDUAL = "bicubic"
+#: Width (D) and depth (L) of a fresh fitted model. A fit has one pair and minutes on a CPU, not
+#: a benchmark's scenes and days: with half the paper's blocks (L = 2 instead of 4) a step takes
+#: about half as long, and within the same 10 minutes the fit ended ahead of the paper's size on
+#: the development scene (docs/fit.md, "Size of a fresh model").
+FRESH_HIDDEN = 64
+FRESH_BLOCKS = 2
 
 
 def fresh_model(pair: PairSpec, residual: str = FRESH_RESIDUAL, seed: int = 0) -> PIFNet:
-    """A fresh PIF-Net for ``pair``: default configuration, output form ``residual``, initialised
+    """A fresh PIF-Net for ``pair``: D = :data:`FRESH_HIDDEN`, L = :data:`FRESH_BLOCKS`, the other
+    settings ``PIFNetConfig``'s defaults, output form ``residual``, initialised
     from ``seed`` (the fit's ``--seed``; the global random state is left as it was)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return PIFNet(PIFNetConfig(hsi_bands=pair.hsi_bands, msi_bands=pair.msi_bands, ratio=pair.ratio,
-                                   residual=residual))
+                                   residual=residual, hidden=FRESH_HIDDEN, blocks=FRESH_BLOCKS))
 
 
 def choose_start(init: str, pair: PairSpec, residual: str = FRESH_RESIDUAL, seed: int = 0) -> tuple[Start, list[str]]:

@@ -33,15 +33,23 @@ def overview_levels(height: int, width: int, min_side_px: int = MIN_SIDE_PX) -> 
     return levels
 
 
-def build_overviews(path: Path, levels: list[int]) -> None:
-    """Add internal ``average`` overviews at ``levels`` to the GeoTIFF at ``path`` (in place).
+#: DEFLATE level of the overviews (GDAL's ``ZLEVEL_OVERVIEW``; the full resolution keeps GDAL's
+#: default 6): the fastest. On a 1024^2 x 120-band float32 output the overviews took 18 % less
+#: time to build (5 of the 13.6 s of a bicubic fusion) and grew by 2 % (99.7 -> 101.9 MB).
+OVERVIEW_ZLEVEL = 1
 
-    Uses every CPU for the averaging (``GDAL_NUM_THREADS``); the caller's other GDAL settings,
-    ``GDAL_CACHEMAX`` included, stay as they are.
+
+def build_overviews(path: Path, levels: list[int]) -> None:
+    """Add internal ``average`` overviews at ``levels`` to the GeoTIFF at ``path`` (in place),
+    compressed like the full resolution but at DEFLATE level :data:`OVERVIEW_ZLEVEL`.
+
+    Uses every CPU for the averaging and the compression (``GDAL_NUM_THREADS``); the caller's other
+    GDAL settings, ``GDAL_CACHEMAX`` included, stay as they are.
     """
     if not levels:
         return
-    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"), rasterio.open(path, "r+") as ds:
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", ZLEVEL_OVERVIEW=str(OVERVIEW_ZLEVEL)), \
+            rasterio.open(path, "r+") as ds:
         ds.build_overviews(levels, Resampling.average)
 
 

@@ -34,8 +34,9 @@ def overview_levels(height: int, width: int, min_side_px: int = MIN_SIDE_PX) -> 
 
 
 #: DEFLATE level of the overviews (GDAL's ``ZLEVEL_OVERVIEW``; the full resolution keeps GDAL's
-#: default 6): the fastest. On a 1024^2 x 120-band float32 output the overviews took 18 % less
-#: time to build (5 of the 13.6 s of a bicubic fusion) and grew by 2 % (99.7 -> 101.9 MB).
+#: default 6): the fastest. On a 1024^2 x 120-band float32 output the overviews grew by 2 %
+#: (99.7 -> 101.9 MB) and took 18 % less time to build side by side; a bicubic fusion spent 3.5 of
+#: its 10.9 s on them, 5.0 of 13.6 s before (two runs of benchmarks/bench_vs_gdalwarp.py).
 OVERVIEW_ZLEVEL = 1
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-ROWS = (("pifnet", "PIF-Net (fitted)"), ("start", "PIF-Net (start, unfitted)"), ("gsa", "GSA"),
-        ("bicubic", "bicubic"))
+ROWS = (("pifnet", "PIF-Net (fitted)"), ("fine_tuned", "PIF-Net (unmixed fine-tune)"),
+        ("start", "PIF-Net (start, unfitted)"), ("gsa", "GSA"), ("bicubic", "bicubic"))
 
 
 def verdict(table: dict[str, dict[str, float]]) -> tuple[bool, str]:

@@ -5,7 +5,8 @@ protocol) and hold out a block, choose the start (:mod:`.start`), measure a few 
 the optimisation for the time budget (:mod:`.plan`), train with the ordinary
 :class:`~training.trainer.Trainer` (checkpoints, SIGINT / SIGTERM, best-so-far on the held-out
 block), then score the best weights, the start, GSA and bicubic on the held-out block
-(:mod:`.report`) and write ``OUT.safetensors`` + ``OUT.json`` (atomically, each).
+(:mod:`.report`) and write ``OUT.safetensors`` + ``OUT.json`` (atomically, each). A
+fine-tune on a small pair writes a mix of the best weights with the start (:mod:`.mix`).
 
 The run folder ``OUT.fit/`` beside the output holds ``run.json``, checkpoints, logs and the
 best weights so far; ``--resume`` continues it. Whatever stops the fit (budget, ``--max-steps``,
@@ -27,11 +28,13 @@ from typing import Any, TextIO
 import torch
 
 from pifnet_engine.errors import InputDataError, OutputExistsError, UsageError
-from pifnet_engine.model import PIFNetConfig
+from pifnet_engine.model import PIFNet, PIFNetConfig
 from pifnet_engine.model.normalisation import pair_mean_section
 from pifnet_engine.model.weights import load_weights, save_weights, sha256_file, weights_paths
 from training.distributed import init_distributed, shutdown
+from training.evaluate import evaluate_scenes, method_from_model
 from training.fit.consistency import ConsistencyTerm, full_resolution
+from training.fit.mix import SMALL_PAIR_MIX, mix_weights
 from training.fit.pair import PairData, ReducedPair, read_pair, reduced_pair, with_gsa_base
 from training.fit.plan import fit_config, needs_probe, patch_side, seconds_per_step
 from training.fit.report import table_text, validation_section, verdict
@@ -42,6 +45,8 @@ from training.trainer import BEST, StepHook, TrainResult, Trainer
 from training.trainer_config import TrainConfig, read_run_file, write_run_file
 
 RUN_SUFFIX = ".fit"
+#: The start's weights in the run folder of a fine-tune (the mix needs them, also after --resume).
+START = "start"
 #: Below these reduced-resolution HSI sides (coarse pixels) a fit from scratch warns and a fit from
 #: weights is refused (unless --allow-small-pair). Measured on the README demo (7 x 7 after
 #: degradation, 4 x 4 held out): a 40-second fine-tune of enmap_s2_x3 looked better on its block
@@ -72,6 +77,7 @@ class FitRequest:
     precision: str = "auto"
     residual: str = FRESH_RESIDUAL
     consistency: float | None = None  # None: auto (see consistency_weight)
+    mix: float | None = None  # None: auto (see mix_fraction)
     max_steps: int | None = None
     progress: str = "bar"
     command: str = "pifnet-train fit"
@@ -181,6 +187,41 @@ def consistency_weight(asked: float | None, from_weights: bool, reduced_side: in
     return 0.0, "auto: a fresh model on a pair large enough for Wald's protocol"
 
 
+def mix_fraction(asked: float | None, from_weights: bool, reduced_side: int) -> tuple[float, str]:
+    """The fraction of a fine-tune's change to its start that is written, and why: 1 for a fresh
+    model (there is no start to mix with), ``asked`` (``--mix``) when given, else
+    :data:`~training.fit.mix.SMALL_PAIR_MIX` on a pair under :data:`SMALL_FINE_TUNE` reduced pixels a
+    side (its held-out block is too small to choose the fine-tune's step well) and 1 on a larger one."""
+    if not from_weights:
+        return 1.0, "a fresh model"
+    if asked is not None:
+        return asked, "--mix"
+    if reduced_side < SMALL_FINE_TUNE:
+        return SMALL_PAIR_MIX, f"auto: a fine-tune on a pair under {SMALL_FINE_TUNE} reduced pixels a side"
+    return 1.0, "auto: a fine-tune on a pair large enough to choose its step"
+
+
+def _mixed(best: PIFNet, best_step: int, run: dict[str, Any], run_dir: Path, trainer: Trainer,
+           extra: dict[str, Any]) -> tuple[PIFNet, dict[str, float] | None, dict[str, Any]]:
+    """The model to write: ``best``, or for a fine-tune with a mix fraction under 1 whose best step
+    is not its start, the mix (:func:`~training.fit.mix.mix_weights`) with its held-out scores.
+    Returns (model, the mix's held-out metrics or None, the manifest's ``training.mix``)."""
+    mix = run.get("mix") or {"fraction": 1.0, "why": "a fresh model"}
+    fraction = float(mix["fraction"])
+    record = {"fraction": fraction, "why": mix["why"], "applied": False}
+    if fraction >= 1.0 or best_step == 0 or not (run_dir / f"{START}.safetensors").is_file():
+        return best, None, record
+    start, _ = load_weights(run_dir / f"{START}.safetensors")
+    model = mix_weights(start, best, fraction)
+    with torch.no_grad():
+        method = method_from_model(model, extra, trainer.device)
+        report = evaluate_scenes(trainer.val_scenes, method, scale=trainer.scale, baselines=(),
+                                 wavelengths_nm=trainer.wavelengths_nm, tile_px=trainer.cfg.val_tile_px,
+                                 device=trainer.device.type)
+    record["applied"] = True
+    return model, {m: float(v) for m, v in report["mean"]["pifnet"].items()}, record
+
+
 def _consistency(weight: float, why: str, pair: PairData, reduced: ReducedPair, residual: str, batch: int,
                  seed: int, device: torch.device, say: Any) -> tuple[ConsistencyTerm | None, dict[str, Any] | None]:
     """The full-resolution consistency term of weight ``weight`` (None for 0, with a warning when the
@@ -254,6 +295,8 @@ def run_fit(req: FitRequest) -> int:
                     raise InputDataError(
                         f"--resume: the {role.upper()} '{req.hsi if role == 'hsi' else req.msi}' differs from the one "
                         f"this fit started with ({run['inputs'][role]['path']}, checksum changed); start a new fit")
+            if req.mix is not None and run["init"]["how"] != "fresh":
+                run["mix"] = {"fraction": req.mix, "why": "--mix"}  # applied after the fit: it may change
             cfg = TrainConfig.from_dict(run["train"])
             model_cfg = PIFNetConfig.from_dict(run["model"])
             if model_cfg.residual == "gsa":
@@ -301,7 +344,15 @@ def run_fit(req: FitRequest) -> int:
                    "train": cfg.to_dict(), "model": model_cfg.to_dict(),
                    "normalisation": {"inputs": "pair_mean", "seen": {"hsi_max": seen[0], "msi_max": seen[1]}},
                    "consistency": term_record, "device": dist.device.type, "resumed": []}
+            fraction, mix_why = mix_fraction(req.mix, start.source is not None, min(reduced.reduced_shape))
+            run["mix"] = {"fraction": fraction, "why": mix_why}
             write_run_file(run_dir, run)
+            if start.source is not None:
+                save_weights(run_dir / START, start.model, start.manifest and {
+                    k: start.manifest[k] for k in ("hsi", "msi", "normalisation", "name") if k in start.manifest})
+            if fraction < 1.0:
+                say(f"mix: the written weights will be the start + {fraction:g} x the fine-tune's change "
+                    f"({mix_why}; --mix 1 writes the fine-tune itself)")
             say(f"fit: {hc} x {wc} HSI pixels at reduced resolution (ratio {pair.ratio}), held out "
                 f"the bottom-right {reduced.held_out_px[0]} x {reduced.held_out_px[1]}; "
                 f"patches {cfg.patch_size} px, batch {cfg.batch_size}, lr {cfg.lr:g}, "
@@ -323,12 +374,18 @@ def run_fit(req: FitRequest) -> int:
         best_model, best_manifest = load_weights(run_dir / f"{BEST}.safetensors")
         table = _table(best_manifest, run_dir, run["init"]["how"] != "fresh")
         step = int(best_manifest["training"].get("step", 0))
+        written, mixed_scores, mix_record = _mixed(best_model, step, run, run_dir, trainer, extra)
+        if mixed_scores is not None:
+            table = {"pifnet": mixed_scores, "fine_tuned": table["pifnet"],
+                     **{k: v for k, v in table.items() if k != "pifnet"}}
+            say(f"written weights: the start + {mix_record['fraction']:g} x the fine-tune's change "
+                f"({mix_record['why']}; the unmixed fine-tune is in the table below)")
         final = dict(extra)
         final["name"] = st_path.name[: -len(".safetensors")]
         final["validation"] = validation_section(table, run["reduced"], step)
         final["training"] = {**extra["training"], "step": step, "stopped": result.reason,
-                             "run": str(run_dir.resolve())}
-        save_weights(st_path, best_model, final)
+                             "run": str(run_dir.resolve()), "mix": mix_record}
+        save_weights(st_path, written, final)
         ahead, text = verdict(table)
         sys.stdout.write("held-out block at reduced resolution (the fit's own check; PSNR with data range = the "
                          "HSI's 99.9th percentile):\n" + table_text(table) + "\n")

@@ -32,9 +32,10 @@ from pifnet_engine.blend import BlendAccumulator, WindowSink, contribute
 from pifnet_engine.errors import DeviceError, InputDataError, UsageError
 from pifnet_engine.grid import GridPlan, plan_grid
 from pifnet_engine.methods import FusionMethod, PairSpec, StatsBatch, create_method
-from pifnet_engine.pairing import PairReader, block_all, block_mean
+from pifnet_engine.pairing import PairReader, PairWindow, block_all, block_mean
 from pifnet_engine import preflight, stopping
 from pifnet_engine.progress import Reporter
+from pifnet_engine.read_ahead import read_ahead
 from pifnet_engine.raster.source import FILL_RADIUS_PX, RasterSource, open_raster
 from pifnet_engine.sanity import check_fused_batch
 from pifnet_engine.tiling import Tile, TileLayout, plan_layout
@@ -172,16 +173,28 @@ def _stats_pass(job: Job, tiles: list[Tile], reporter: Reporter, f0: float, f1: 
     reader = PairReader(job.plan, job.hsi, job.msi)
     total = len(tiles)
     job.method.start_statistics()
-    for n, tile in enumerate(tiles, start=1):
-        stopping.check()
+
+    def read(tile: Tile) -> PairWindow:
         with doing(f"reading {layout.describe(tile)} for the statistics pass"):
-            pw = reader.read(tile.core, tile.hsi_core)
-        valid = pw.hsi_valid & block_all(pw.msi_valid, r)
-        job.method.accumulate(StatsBatch(
-            hsi=pw.hsi.astype(np.float64), msi_low=block_mean(pw.msi.astype(np.float64), r),
-            valid=valid, msi=pw.msi.astype(np.float64), msi_valid=pw.msi_valid))
-        reporter.progress("stats", f0 + (f1 - f0) * n / total, n, total, f"statistics {n}/{total}")
+            return reader.read(tile.core, tile.hsi_core)
+
+    windows = read_ahead(tiles, read)
+    try:
+        for n, (tile, pw) in enumerate(windows, start=1):
+            stopping.check()
+            _accumulate(job, pw, r)
+            reporter.progress("stats", f0 + (f1 - f0) * n / total, n, total, f"statistics {n}/{total}")
+    finally:
+        windows.close()
     job.method.finish_statistics()
+
+
+def _accumulate(job: Job, pw: PairWindow, r: int) -> None:
+    """One tile core's statistics (a window without halo, ratio ``r``) into ``job.method``."""
+    valid = pw.hsi_valid & block_all(pw.msi_valid, r)
+    job.method.accumulate(StatsBatch(
+        hsi=pw.hsi.astype(np.float64), msi_low=block_mean(pw.msi.astype(np.float64), r),
+        valid=valid, msi=pw.msi.astype(np.float64), msi_valid=pw.msi_valid))
 
 
 def _batches(tiles: list[Tile], size: int) -> Iterator[list[Tile]]:
@@ -198,13 +211,17 @@ def fuse_windows(job: Job, tiles: list[Tile], spec: OutputSpec, target: WindowSi
     layout, total = job.layout, len(tiles)
     reader = PairReader(job.plan, job.hsi, job.msi)
     acc = BlendAccumulator(target.work_dir, target.spill_prefix)
+
+    def read(batch: list[Tile]) -> list[PairWindow]:
+        with doing(f"reading {_windows_text(layout, batch)} of the inputs"):
+            return [reader.read(t.read, t.hsi_read) for t in batch]
+
+    batches = read_ahead(_batches(tiles, job.batch_size), read)  # the next batch is read while this one is fused
     try:
         done = 0
-        for batch in _batches(tiles, job.batch_size):
+        for batch, pairs in batches:
             stopping.check()
             where = _windows_text(layout, batch)
-            with doing(f"reading {where} of the inputs"):
-                pairs = [reader.read(t.read, t.hsi_read) for t in batch]
             hsi = np.stack([p.hsi for p in pairs])
             msi = np.stack([p.msi for p in pairs])
             with doing(f"fusing {where} with {job.method.name}"):
@@ -218,6 +235,7 @@ def fuse_windows(job: Job, tiles: list[Tile], spec: OutputSpec, target: WindowSi
             done += len(batch)
             reporter.progress("fuse", f0 + (f1 - f0) * done / total, done, total, f"fusing window {done}/{total}")
     finally:
+        batches.close()
         acc.close()
 
 

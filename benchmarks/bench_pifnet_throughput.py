@@ -22,6 +22,7 @@ import pifnet_engine  # noqa: F401  first: sets the OpenMP spin count before tor
 
 import argparse
 import contextlib
+import copy
 import json
 import math
 import statistics
@@ -67,8 +68,13 @@ def sync(device: torch.device) -> None:
 
 
 def timed(model: PIFNet, x: torch.Tensor, y: torch.Tensor, device: torch.device, precision: str,
-          repeats: int) -> tuple[float, torch.Tensor]:
-    """Median seconds of one forward of the whole batch, and its (float32, CPU) output."""
+          repeats: int, layout: str = "contiguous") -> tuple[float, torch.Tensor]:
+    """Median seconds of one forward of the whole batch, and its (float32, CPU) output; ``layout``
+    ``channels_last`` runs a channels-last copy of the model on channels-last inputs (the engine's
+    CPU default, :func:`pifnet_engine.methods.pifnet.channels_last_for`)."""
+    if layout == "channels_last":
+        model = copy.deepcopy(model).to(memory_format=torch.channels_last)
+        x, y = x.contiguous(memory_format=torch.channels_last), y.contiguous(memory_format=torch.channels_last)
     times = []
     with torch.inference_mode(), precision_context(device, precision):
         for i in range(repeats + 1):  # the first run warms up (numba, cuDNN autotuning, allocator)
@@ -92,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="auto", help="cpu, cuda or auto [auto]")
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--precisions", nargs="+", choices=["fp32", "bf16"], default=["fp32", "bf16"])
+    ap.add_argument("--layouts", nargs="+", choices=["contiguous", "channels_last"],
+                    default=["contiguous", "channels_last"], help="memory formats; the first fp32 one is the reference")
     ap.add_argument("--weights", default="cave_x4", help="bundled name or weights file [cave_x4]")
     ap.add_argument("--paper", action="store_true", help="random-init PaviaU configuration instead of weights")
     ap.add_argument("--lr-size", type=int, default=32, help="LR window side [32]; output = ratio x")
@@ -117,28 +125,28 @@ def main(argv: list[str] | None = None) -> int:
           + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
              f", {torch.get_num_threads()} threads"))
     print(f"{out_px}x{out_px} output windows, median of {args.repeats} forwards per row\n")
-    print("| batch | precision | s / batch | s / window | windows/s | output Mpx/s | PSNR vs fp32 (dB) |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    print("| batch | layout | precision | s / batch | s / window | windows/s | output Mpx/s | PSNR vs fp32 (dB) |")
+    print("|---:|---|---|---:|---:|---:|---:|---:|")
     rows = []
     for batch in args.batches:
         x, y = smooth_inputs(batch, cfg.hsi_bands, cfg.msi_bands, args.lr_size, cfg.ratio)
         x, y = x.to(device), y.to(device)
         reference = None
-        for precision in args.precisions:
-            seconds, z = timed(model, x, y, device, precision, args.repeats)
-            if precision == "fp32":
+        for layout, precision in [(lay, p) for lay in args.layouts for p in args.precisions]:
+            seconds, z = timed(model, x, y, device, precision, args.repeats, layout)
+            if precision == "fp32" and reference is None:
                 reference = z
-            quality = psnr(z, reference) if precision != "fp32" and reference is not None else None
-            row = {"batch": batch, "precision": precision, "seconds_per_batch": seconds,
+            quality = psnr(z, reference) if z is not reference and reference is not None else None
+            row = {"batch": batch, "layout": layout, "precision": precision, "seconds_per_batch": seconds,
                    "seconds_per_window": seconds / batch, "windows_per_s": batch / seconds,
                    "output_mpx_per_s": batch * out_px * out_px / seconds / 1e6, "psnr_vs_fp32_db": quality,
                    "device": str(device), "weights": label}
             rows.append(row)
             q = "" if quality is None else f"{quality:.1f}"
-            print(f"| {batch} | {precision} | {seconds:.4f} | {seconds / batch:.4f} | {batch / seconds:.2f} | "
+            print(f"| {batch} | {layout} | {precision} | {seconds:.4f} | {seconds / batch:.4f} | {batch / seconds:.2f} | "
                   f"{row['output_mpx_per_s']:.3f} | {q} |")
     best = max(rows, key=lambda r: r["windows_per_s"])
-    print(f"\nbest: batch {best['batch']} {best['precision']}: {best['windows_per_s']:.2f} windows/s, "
+    print(f"\nbest: batch {best['batch']} {best['layout']} {best['precision']}: {best['windows_per_s']:.2f} windows/s, "
           f"{best['output_mpx_per_s']:.3f} Mpx/s")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

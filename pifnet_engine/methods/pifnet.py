@@ -155,7 +155,7 @@ class PIFNetMethod(FusionMethod):
     def _use(self, model: PIFNet, manifest: dict) -> None:
         self.model = model.to(self.device).eval()
         if self.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
+            self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # a documented argument the stubs lack
         self.manifest = manifest
         self.weights_name = str(manifest["name"])
         # A GSA-residual model adds its detail to the GSA image of the pair (same statistics pass).

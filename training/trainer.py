@@ -241,6 +241,14 @@ class Trainer:
         write_atomic(path, json.dumps(report, indent=2) + "\n")
         return report
 
+    def score(self, model: PIFNet) -> dict[str, Any]:
+        """PIF-Net's report on the validation scenes for ``model`` (no baselines), fused as its
+        weights file would be; used for the model being trained and, by a fit, for its mix."""
+        method = method_from_model(model, self.manifest_extra, self.device)
+        return evaluate_scenes(self.val_scenes, method, scale=self.scale, baselines=(),
+                               wavelengths_nm=self.wavelengths_nm, tile_px=self.cfg.val_tile_px,
+                               device=self.device.type)
+
     def validate(self, seconds: float) -> dict[str, float] | None:
         """Rank 0: score the model on the validation scenes, log it, keep the best weights.
         Returns PIF-Net's mean metrics (None on other ranks or without validation scenes)."""
@@ -249,10 +257,7 @@ class Trainer:
             t0 = time.perf_counter()
             self.model.eval()
             with preserved_rng(), torch.no_grad():
-                method = method_from_model(self.model, self.manifest_extra, self.device)
-                report = evaluate_scenes(self.val_scenes, method, scale=self.scale, baselines=(),
-                                         wavelengths_nm=self.wavelengths_nm, tile_px=self.cfg.val_tile_px,
-                                         device=self.device.type)
+                report = self.score(self.model)
                 base = self._baselines()
             self.model.train()
             report["methods"] += base["methods"]

@@ -32,7 +32,6 @@ from pifnet_engine.model import PIFNet, PIFNetConfig
 from pifnet_engine.model.normalisation import pair_mean_section
 from pifnet_engine.model.weights import load_weights, save_weights, sha256_file, weights_paths
 from training.distributed import init_distributed, shutdown
-from training.evaluate import evaluate_scenes, method_from_model
 from training.fit.consistency import ConsistencyTerm, full_resolution
 from training.fit.mix import SMALL_PAIR_MIX, mix_weights
 from training.fit.pair import PairData, ReducedPair, read_pair, reduced_pair, with_gsa_base
@@ -201,8 +200,8 @@ def mix_fraction(asked: float | None, from_weights: bool, reduced_side: int) -> 
     return 1.0, "auto: a fine-tune on a pair large enough to choose its step"
 
 
-def _mixed(best: PIFNet, best_step: int, run: dict[str, Any], run_dir: Path, trainer: Trainer,
-           extra: dict[str, Any]) -> tuple[PIFNet, dict[str, float] | None, dict[str, Any]]:
+def _mixed(best: PIFNet, best_step: int, run: dict[str, Any], run_dir: Path,
+           trainer: Trainer) -> tuple[PIFNet, dict[str, float] | None, dict[str, Any]]:
     """The model to write: ``best``, or for a fine-tune with a mix fraction under 1 whose best step
     is not its start, the mix (:func:`~training.fit.mix.mix_weights`) with its held-out scores.
     Returns (model, the mix's held-out metrics or None, the manifest's ``training.mix``)."""
@@ -214,10 +213,7 @@ def _mixed(best: PIFNet, best_step: int, run: dict[str, Any], run_dir: Path, tra
     start, _ = load_weights(run_dir / f"{START}.safetensors")
     model = mix_weights(start, best, fraction)
     with torch.no_grad():
-        method = method_from_model(model, extra, trainer.device)
-        report = evaluate_scenes(trainer.val_scenes, method, scale=trainer.scale, baselines=(),
-                                 wavelengths_nm=trainer.wavelengths_nm, tile_px=trainer.cfg.val_tile_px,
-                                 device=trainer.device.type)
+        report = trainer.score(model)
     record["applied"] = True
     return model, {m: float(v) for m, v in report["mean"]["pifnet"].items()}, record
 
@@ -374,7 +370,7 @@ def run_fit(req: FitRequest) -> int:
         best_model, best_manifest = load_weights(run_dir / f"{BEST}.safetensors")
         table = _table(best_manifest, run_dir, run["init"]["how"] != "fresh")
         step = int(best_manifest["training"].get("step", 0))
-        written, mixed_scores, mix_record = _mixed(best_model, step, run, run_dir, trainer, extra)
+        written, mixed_scores, mix_record = _mixed(best_model, step, run, run_dir, trainer)
         if mixed_scores is not None:
             table = {"pifnet": mixed_scores, "fine_tuned": table["pifnet"],
                      **{k: v for k, v in table.items() if k != "pifnet"}}

@@ -279,9 +279,9 @@ def fuse_to_array(request: FuseRequest, reporter: Reporter, method: FusionMethod
 def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
     """Fuse ``request.hsi`` and ``request.msi`` into ``request.output`` (and its report when
     ``request.report``); returns what was written."""
-    # The report imports this module (open_pair), so it is imported here, not at the top.
-    from pifnet_engine.report import ReportPaths, ReportRequest, write_report
-    from pifnet_engine.report.responses import preset_responses
+    # The report imports this module (open_pair), so it is imported here, not at the top, and its
+    # builder only when a report is asked for.
+    from pifnet_engine.report import ReportPaths
 
     if request.output is None:
         raise UsageError("no output path given; pass -o OUT.tif")
@@ -294,6 +294,7 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
     end = 0.85 if request.report else 1.0
     with open_job(request) as job:
         if request.report and request.msi_srf is not None:  # refuse a bad --msi-srf before fusing
+            from pifnet_engine.report.responses import preset_responses
             info = job.hsi.band_info
             preset_responses(request.msi_srf, job.msi.band_info.descriptions, info.wavelengths_nm,
                              info.fwhm_nm, info.good)
@@ -326,6 +327,9 @@ def run_fusion(request: FuseRequest, reporter: Reporter) -> FusionResult:
     seconds = time.monotonic() - t0
     result = FusionResult(path, seconds)
     if request.report:
+        from pifnet_engine.report import write_report
+        from pifnet_engine.report.build import ReportRequest
+
         report_request = ReportRequest(
             fused=path, hsi=Path(request.hsi), msi=Path(request.msi), allow_resample=request.allow_resample,
             msi_srf=request.msi_srf, wald=request.report_wald, device=request.device,

@@ -187,6 +187,13 @@ def to_output_dtype(values: np.ndarray, valid: np.ndarray, spec: OutputSpec) -> 
     return out
 
 
+def holds_value(raw: np.ndarray, value: float) -> bool:
+    """True when any element of ``raw`` equals ``value`` (NaN: is NaN)."""
+    if math.isnan(value):
+        return bool(raw.dtype.kind == "f" and np.isnan(raw).any())
+    return bool((raw == value).any())
+
+
 class ArrayTarget:
     """The output as an in-memory array (``array``: (C, H, W) of ``spec.dtype``, nodata where
     invalid and on bad bands), written exactly as :class:`OutputTarget` writes its file's pixels."""
@@ -224,6 +231,8 @@ class OutputTarget:
         self.final_tmp = self.path.with_name(f"{self._prefix}.pifnet-tmp.tif")
         self._ds: rasterio.io.DatasetWriter | None = None
         self._blocks: BlockAssembler | None = None
+        #: True once a tile with a nodata pixel was written (the overviews then average around them).
+        self._nodata_written = False
 
     @property
     def work_dir(self) -> Path:
@@ -279,6 +288,8 @@ class OutputTarget:
     def _write_block(self, window: Window, raw: np.ndarray) -> None:
         """One whole tile of the compressed file (:class:`BlockAssembler`'s ``emit``)."""
         assert self._ds is not None
+        if not self._nodata_written:
+            self._nodata_written = holds_value(raw, self.spec.nodata)
         with gdal_writes_checked("writing a window"):
             self._ds.write(raw, window=window)
 
@@ -301,7 +312,7 @@ class OutputTarget:
         with doing(f"adding overviews to the compressed temporary file beside '{self.path}'"), \
                 gdal_writes_checked("adding overviews"):
             if not spec.cog:
-                build_overviews(self.final_tmp, spec.overview_levels)
+                build_overviews(self.final_tmp, spec.overview_levels, nodata_written=self._nodata_written)
         with doing(f"checking the compressed temporary file beside '{self.path}'"):
             check_overviews(self.final_tmp, spec.overview_levels)
         style_text = self._style_text()

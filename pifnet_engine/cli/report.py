@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from pifnet_engine.report import ReportPaths, ReportRequest, write_report
+from pifnet_engine.report import ReportPaths, write_report
+from pifnet_engine.report.build import ReportRequest
 from pifnet_engine.writer import check_output_path
 from pifnet_engine.cli.options import existing_raster, report_options
 from pifnet_engine.cli.boundary import guarded

@@ -71,6 +71,12 @@ def gdal_failures_dropped() -> Iterator[None]:
         yield
 
 
+def _from_rasterio(exc: BaseException) -> bool:
+    """A rasterio error, or GDAL's own error class as rasterio raises it from some calls
+    (``rasterio._err.CPLE_*``, e.g. opening a file a failed write left damaged)."""
+    return isinstance(exc, rasterio.errors.RasterioError) or type(exc).__module__.startswith("rasterio")
+
+
 @contextlib.contextmanager
 def gdal_writes_checked(what: str) -> Iterator[None]:
     """Raise ``RasterioIOError("<what> failed: ...")`` for a GDAL error signalled inside the block."""
@@ -84,11 +90,13 @@ def gdal_writes_checked(what: str) -> Iterator[None]:
     try:
         with _stderr_of_c_code() as printed:
             yield
-    except rasterio.errors.RasterioError as exc:
-        if not printed:
+    except Exception as exc:
+        causes = [*printed, *handler.messages]
+        if not causes or not _from_rasterio(exc):
             raise
-        # What libtiff printed ("File too large", "No space left on device") is the cause the user needs.
-        raise rasterio.errors.RasterioIOError(f"{what} failed: {'; '.join(dict.fromkeys(printed))}") from exc
+        # What libtiff printed or GDAL signalled before ("File too large", "No space left on device") is
+        # the cause the user needs, not the later call that met its consequence (a damaged file).
+        raise rasterio.errors.RasterioIOError(f"{what} failed: {'; '.join(dict.fromkeys(causes))}") from exc
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)

@@ -114,7 +114,7 @@ def test_json_progress_reports_the_files_and_a_failed_report_keeps_the_raster(tm
     assert done["event"] == "done" and done["files"]["report"] == str(tmp_path / "out.report.html")
     assert "spatial consistency" in done["summary"]
 
-    import pifnet_engine.report as report_pkg
+    import pifnet_engine.report.build as report_pkg
 
     def no_block(request, progress=None):
         raise InputDataError("no whole HSI pixel lies inside the fused output")

@@ -128,3 +128,67 @@ def test_overviews_are_compressed_at_the_fast_deflate_level(tmp_path: Path) -> N
             np.testing.assert_array_equal(a.read(), b.read())
     with rasterio.open(paths[0]) as ds:
         np.testing.assert_array_equal(ds.read(), smooth)
+
+
+@pytest.mark.parametrize(("dtype", "nodata"), [("float32", float("nan")), ("float32", -9999.0),
+                                              ("int16", -32768.0)], ids=["nan", "minus9999", "int16"])
+def test_an_output_without_nodata_pixels_gets_the_same_overviews_faster(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dtype: str, nodata: float) -> None:
+    """Every pixel valid: the overviews are averaged with the nodata value unset (GDAL's vectorised
+    path), equal to GDAL's own build with it set, and carry the nodata value as GDAL's would."""
+    from pifnet_engine.raster import overviews
+
+    calls: list[list[int]] = []
+    real = overviews._build_without_nodata
+    monkeypatch.setattr(overviews, "_build_without_nodata", lambda ds, levels: (calls.append(levels), real(ds, levels)))
+    rng = np.random.default_rng(3)
+    values = rng.uniform(100.0, 200.0, (2, 512, 512)).astype(np.float32)
+    if dtype == "int16":
+        values = np.rint(values)
+    out = write_output(tmp_path / "out.tif", make_spec(512, 512, band_info(2), dtype=dtype, nodata=nodata),
+                       values, np.ones((512, 512), bool))
+    assert calls == [[2, 4]]
+    reference = tmp_path / "gdal.tif"
+    with rasterio.open(out) as src:
+        profile = src.profile
+        data = src.read()
+    with rasterio.open(reference, "w", **profile) as ds:
+        ds.write(data)
+        ds.build_overviews([2, 4], Resampling.average)
+    for level in (0, 1):
+        with rasterio.open(out, overview_level=level) as a, rasterio.open(reference, overview_level=level) as b:
+            assert (a.nodata == b.nodata) or (np.isnan(a.nodata) and np.isnan(b.nodata))
+            tolerance = 1.0 if dtype == "int16" else 1e-4  # integer averages may round the other way
+            np.testing.assert_allclose(a.read().astype(np.float64), b.read().astype(np.float64), atol=tolerance)
+    with rasterio.open(out) as ds:
+        assert ds.nodata == nodata or (np.isnan(ds.nodata) and np.isnan(nodata))
+        np.testing.assert_array_equal(ds.read(), data)
+
+
+def test_an_output_with_one_nodata_pixel_averages_around_it(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A single invalid pixel is enough for GDAL's nodata-aware average (the fast build is not used)."""
+    from pifnet_engine.raster import overviews
+
+    monkeypatch.setattr(overviews, "_build_without_nodata", lambda ds, levels: pytest.fail("fast build used"))
+    values = np.full((1, 512, 512), 4.0, np.float32)
+    valid = np.ones((512, 512), bool)
+    valid[300, 301] = False
+    values[0, 300, 300] = 8.0  # the cell's mean of its 3 valid pixels is 16/3, with the nodata -9999 it'd be < 0
+    out = write_output(tmp_path / "out.tif", make_spec(512, 512, band_info(1), nodata=-9999.0), values, valid)
+    with rasterio.open(out, overview_level=0) as ovr:
+        assert ovr.read(1)[150, 150] == pytest.approx(16.0 / 3.0)
+        assert ovr.nodata == -9999.0
+
+
+def test_holds_value_finds_nan_and_numbers() -> None:
+    from pifnet_engine.writer import holds_value
+
+    a = np.zeros((2, 3, 3), np.float32)
+    assert not holds_value(a, float("nan")) and not holds_value(a, -9999.0)
+    a[1, 2, 2] = np.nan
+    assert holds_value(a, float("nan"))
+    a[0, 0, 0] = -9999.0
+    assert holds_value(a, -9999.0)
+    assert not holds_value(np.zeros(4, np.int16), float("nan"))
+    assert holds_value(np.full(4, -32768, np.int16), -32768.0)

@@ -288,3 +288,29 @@ def test_mamba_kernel_matches_reference(dtype: torch.dtype) -> None:
     assert_close_scaled(out_m.float(), out_r.float(), tol, "out")
     for gm, gr in zip(grads_m, grads_r, strict=True):
         assert_close_scaled(gm.float(), gr.float(), (5e-2, 5e-2) if dtype == torch.bfloat16 else (5e-3, 1e-3), "grad")
+
+
+@needs_numba
+def test_cpu_inference_operator_matches_the_autograd_path_and_compiles() -> None:
+    """Without gradients the scan runs as the operator ``pifnet::selective_scan_forward``: the same
+    numbers as the autograd path, a valid operator (fake tensors agree with the kernel), and dynamo
+    traces a function around it in one graph (what ``torch.compile`` of the network needs)."""
+    from pifnet_engine.model.ops.selective_scan_cpu import _scan_forward_op
+
+    inputs = make_inputs(129, torch.float32, groups=2, with_z=True, with_bias=True)
+    with_grad = selective_scan_cpu(*inputs, delta_softplus=True, return_last_state=True)
+    detached = [None if t is None else t.detach() for t in inputs]
+    with torch.inference_mode():
+        without = selective_scan_cpu(*detached, delta_softplus=True, return_last_state=True)
+    for a, b in zip(with_grad, without, strict=True):
+        torch.testing.assert_close(a.detach(), b, rtol=0, atol=0)
+    u, delta, A, B, C = (t.detach().contiguous() for t in inputs[:5])  # B, C grouped: (b, 2, n, l)
+    torch.library.opcheck(_scan_forward_op, (u, delta.abs(), A, B, C), test_utils=("test_schema", "test_faketensor"))
+
+    def fn(*args: torch.Tensor | None) -> torch.Tensor:
+        return selective_scan_cpu(*args, delta_softplus=True) * 2.0
+
+    torch._dynamo.reset()
+    compiled = torch.compile(fn, backend="eager", fullgraph=True)  # fullgraph: a graph break would raise
+    with torch.inference_mode():
+        torch.testing.assert_close(compiled(*detached), fn(*detached), rtol=0, atol=0)

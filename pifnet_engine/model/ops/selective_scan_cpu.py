@@ -4,7 +4,9 @@ Same signature and semantics as :func:`.selective_scan_ref.selective_scan_ref`. 
 
 - PyTorch (autograd): ``dt = softplus(delta + delta_bias)``, ``out = (y + D * u) * silu(z)``,
   dtype casts; these are cheap elementwise ops on (b, d, l).
-- :class:`_ScanCore` (custom autograd.Function): ``y, last_state = scan(u, dt, A, B, C)`` with a
+- at inference (no gradient needed) the operator ``pifnet::selective_scan_forward``
+  (``torch.library.custom_op``), which ``torch.compile`` calls as one opaque step;
+- in training :class:`_ScanCore` (custom autograd.Function): ``y, last_state = scan(u, dt, A, B, C)`` with a
   hand-written backward (:mod:`.scan_kernels_numba`) that recomputes the states instead of
   storing the (b, d, n, l) state history; gradients flow to u, dt, A, B, C and from ``last_state``.
 
@@ -31,19 +33,40 @@ except ImportError:  # numba (optional) is absent: the dispatcher uses another i
 NUMBA_AVAILABLE: bool = _kernels is not None
 
 
+def _scan_forward(u: Tensor, dt: Tensor, A: Tensor, Bg: Tensor, Cg: Tensor) -> tuple[Tensor, Tensor]:
+    """The numba forward: (u, dt (b, d, l), A (d, n), Bg, Cg (b, G, n, l)) -> (y (b, d, l), last (b, d, n)).
+
+    All CPU, contiguous, one float dtype.
+    """
+    bsz, dim, length = u.shape
+    y = u.new_empty((bsz, dim, length))
+    last = u.new_empty((bsz, dim, A.shape[1]))
+    args = (u.numpy(), dt.numpy(), A.numpy(), Bg.numpy(), Cg.numpy(), y.numpy(), last.numpy())
+    run_items(lambda lo, hi: _kernels.scan_fwd(*args, lo, hi), bsz * dim)
+    return y, last
+
+
+@torch.library.custom_op("pifnet::selective_scan_forward", mutates_args=())
+def _scan_forward_op(u: Tensor, dt: Tensor, A: Tensor, Bg: Tensor, Cg: Tensor) -> tuple[Tensor, Tensor]:
+    """:func:`_scan_forward` as a PyTorch operator, for inference: ``torch.compile`` treats it as
+    one opaque call (it cannot trace the numba kernel) and compiles the network around it."""
+    return _scan_forward(u, dt, A, Bg, Cg)
+
+
+@_scan_forward_op.register_fake
+def _(u: Tensor, dt: Tensor, A: Tensor, Bg: Tensor, Cg: Tensor) -> tuple[Tensor, Tensor]:
+    return u.new_empty(u.shape), u.new_empty((u.shape[0], u.shape[1], A.shape[1]))
+
+
 class _ScanCore(torch.autograd.Function):
-    """(u, dt, A, Bg, Cg) -> (y, last_state).
+    """(u, dt, A, Bg, Cg) -> (y, last_state), with gradients (training).
 
     All CPU, contiguous, one float dtype; Bg, Cg grouped (b, G, n, l).
     """
 
     @staticmethod
     def forward(ctx: Any, u: Tensor, dt: Tensor, A: Tensor, Bg: Tensor, Cg: Tensor) -> tuple[Tensor, Tensor]:
-        bsz, dim, length = u.shape
-        y = u.new_empty((bsz, dim, length))
-        last = u.new_empty((bsz, dim, A.shape[1]))
-        args = (u.numpy(), dt.numpy(), A.numpy(), Bg.numpy(), Cg.numpy(), y.numpy(), last.numpy())
-        run_items(lambda lo, hi: _kernels.scan_fwd(*args, lo, hi), bsz * dim)
+        y, last = _scan_forward(u, dt, A, Bg, Cg)
         ctx.save_for_backward(u, dt, A, Bg, Cg)
         return y, last
 
@@ -116,7 +139,11 @@ def selective_scan_cpu(
     # grouped (b, G, n, l): the kernels read each state's row contiguously in time
     Bg = (B if B.dim() == 4 else B.unsqueeze(1)).to(wd).contiguous()
     Cg = (C if C.dim() == 4 else C.unsqueeze(1)).to(wd).contiguous()
-    y, last = _ScanCore.apply(u_w.contiguous(), dt.contiguous(), A.to(wd).contiguous(), Bg, Cg)
+    core = (u_w.contiguous(), dt.contiguous(), A.to(wd).contiguous(), Bg, Cg)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in core):
+        y, last = _ScanCore.apply(*core)
+    else:  # inference: the operator (torch.compile can call it; no autograd bookkeeping)
+        y, last = _scan_forward_op(*core)
     if D is not None:
         y = y + u_w * D.to(wd)[:, None]
     if z is not None:

@@ -13,7 +13,6 @@ measures whether it should.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -21,21 +20,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pifnet_throughput import precision_context, smooth_inputs  # noqa: E402
+from bench_pifnet_throughput import precision_context, smooth_inputs, timed  # noqa: E402
 
 from pifnet_engine.methods.pifnet import resolve_weights  # noqa: E402
 from pifnet_engine.model.weights import load_weights  # noqa: E402
-
-
-def median_seconds(fn, repeats: int) -> tuple[float, torch.Tensor]:
-    """Median wall seconds of ``fn()`` over ``repeats`` calls after one warm-up, and its last result."""
-    times = []
-    for i in range(repeats + 1):
-        t0 = time.perf_counter()
-        z = fn()
-        if i:
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times), z
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,15 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     print("| precision | eager (s/window) | compiled (s/window) | speed-up | first compiled call (s) | "
           "max diff / range | break-even (windows) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
+    cpu = torch.device("cpu")
     for precision in args.precisions:
         torch._dynamo.reset()
         compiled = torch.compile(model, dynamic=False)
-        with torch.inference_mode(), precision_context(torch.device("cpu"), precision):
-            eager_s, eager = median_seconds(lambda: model(x, y, with_reference=False).fused, args.repeats)
+        eager_s, eager = timed(model, x, y, cpu, precision, args.repeats)
+        with torch.inference_mode(), precision_context(cpu, precision):
             t0 = time.perf_counter()
-            compiled(x, y, with_reference=False)
+            compiled(x, y, with_reference=False)  # the compile
             first = time.perf_counter() - t0
-            comp_s, comp = median_seconds(lambda: compiled(x, y, with_reference=False).fused, args.repeats)
+        comp_s, comp = timed(compiled, x, y, cpu, precision, args.repeats)
         diff = float((comp.float() - eager.float()).abs().max() / (eager.float().max() - eager.float().min()))
         saved = eager_s - comp_s
         even = f"{(first - comp_s) / saved:.0f}" if saved > 0 else "never"

@@ -64,7 +64,7 @@ def _text(exc: BaseException) -> str:
 
 def classify(exc: BaseException, output: str | None = None) -> PifnetError:
     """The user-facing error for an exception that is not a :class:`PifnetError`."""
-    import rasterio.errors
+    from pifnet_engine.raster.gdal_failures import is_rasterio_error  # rasterio: imported on first use
 
     where = _where(exc)
     chain = _chain(exc)
@@ -94,8 +94,7 @@ def classify(exc: BaseException, output: str | None = None) -> PifnetError:
             return SystemIOError(f"a file is missing{where} ({os_err.strerror}{subject}): it was moved or deleted; "
                                  "check the path (and the files a VRT points to)")
         return SystemIOError(f"input/output failed{where} ({os_err.strerror}{subject}); check the disk and the paths")
-    if any(isinstance(e, (rasterio.errors.RasterioError, rasterio.errors.RasterioIOError)) or
-           type(e).__module__.startswith("rasterio") for e in chain):
+    if any(is_rasterio_error(e) for e in chain):
         lower = text.lower()
         if "file too large" in lower:
             hint = ("a file-size limit was reached: the file system or your quota does not allow a file this large; "

@@ -71,7 +71,7 @@ def gdal_failures_dropped() -> Iterator[None]:
         yield
 
 
-def _from_rasterio(exc: BaseException) -> bool:
+def is_rasterio_error(exc: BaseException) -> bool:
     """A rasterio error, or GDAL's own error class as rasterio raises it from some calls
     (``rasterio._err.CPLE_*``, e.g. opening a file a failed write left damaged)."""
     return isinstance(exc, rasterio.errors.RasterioError) or type(exc).__module__.startswith("rasterio")
@@ -92,7 +92,7 @@ def gdal_writes_checked(what: str) -> Iterator[None]:
             yield
     except Exception as exc:
         causes = [*printed, *handler.messages]
-        if not causes or not _from_rasterio(exc):
+        if not causes or not is_rasterio_error(exc):
             raise
         # What libtiff printed or GDAL signalled before ("File too large", "No space left on device") is
         # the cause the user needs, not the later call that met its consequence (a damaged file).

@@ -99,15 +99,15 @@ def cog_overview_options(levels: list[int]) -> dict[str, str]:
 
 def check_overviews(path: Path, levels: list[int]) -> None:
     """Raise ``RasterioIOError`` unless every band of the GeoTIFF at ``path`` has overviews at exactly
-    ``levels`` with the full resolution's nodata value, and the last block of the last band can be read at every level (a write that failed
-    part-way leaves a file that opens with fewer overviews, or with blocks past its end)."""
+    ``levels`` with the full resolution's nodata value, and the last block of the last band can be
+    read at every level (a write that failed part-way leaves a file that opens with fewer overviews,
+    or with blocks past its end)."""
     with rasterio.open(path) as ds:
         for band in range(1, ds.count + 1):
             if ds.overviews(band) != levels:
                 raise rasterio.errors.RasterioIOError(
                     f"'{path}' has overviews {ds.overviews(band)} in band {band}; expected {levels}")
         ds.read(ds.count, window=Window(ds.width - 1, ds.height - 1, 1, 1))
-    with rasterio.open(path) as ds:
         nodata = ds.nodata
     for level in range(len(levels)):
         with rasterio.open(path, overview_level=level) as ds:
